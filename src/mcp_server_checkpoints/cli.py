@@ -1,0 +1,295 @@
+"""`ckpt` / `mcp-server-checkpoints`: serve MCP (the default) and manage the checkpoint database.
+
+Exit codes: 0 success; 1 a command failed (not found, integrity problems, bad import lines);
+2 the command line or a setting is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
+
+from mcp_server_checkpoints import __version__
+from mcp_server_checkpoints.config import Settings, load_settings
+from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
+from mcp_server_checkpoints.models import COMPONENTS, STATUSES, Checkpoint
+from mcp_server_checkpoints.progress import Progress
+
+COMMANDS: dict[str, str] = {
+    "serve": "serve MCP over stdio (the default with no command) or streamable HTTP",
+    "list": "list checkpoints, newest first",
+    "search": "search checkpoints by topic",
+    "show": "show one checkpoint as its recovered summary",
+    "status": "set a checkpoint's status (completed, abandoned, on-hold, …)",
+    "export": "write every checkpoint as JSONL (one per line, lossless)",
+    "import": "read checkpoints from a JSONL export",
+    "stats": "counts, sizes and compression of the database",
+    "verify": "check the database file and every payload checksum",
+    "demo": "drive the real server through the real MCP client on a throw-away database",
+}
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a flag given before or after the command both count, and neither resets the other.
+    p.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH",
+                   help="database file (env CHECKPOINTS_DB; default $XDG_DATA_HOME/mcp-server-checkpoints/checkpoints.db)")
+    p.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help="TOML settings file (env CHECKPOINTS_CONFIG)")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    p.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                   help="log level; logs go to stderr")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="ckpt", parents=[common],
+        description="Save and recover checkpoints of AI coding sessions. With no command: serve MCP over stdio.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cmd: dict[str, argparse.ArgumentParser] = {
+        name: sub.add_parser(name, parents=[common], help=text, description=text) for name, text in COMMANDS.items()
+    }
+    cmd["serve"].add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    cmd["serve"].add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    cmd["serve"].add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    cmd["serve"].add_argument("--project", default=None, help="default project for saved checkpoints")
+    for name in ("list", "search"):
+        cmd[name].add_argument("--project", default=None)
+        cmd[name].add_argument("--status", nargs="+", choices=[*STATUSES, "any"], default=None,
+                               help="statuses to include (default: open ones for search, any for list)")
+        cmd[name].add_argument("--limit", type=int, default=20 if name == "list" else 5)
+    cmd["search"].add_argument("query", help="what the work was about")
+    cmd["search"].add_argument("--since-hours", type=float, default=None)
+    cmd["search"].add_argument("--all-versions", action="store_true")
+    cmd["show"].add_argument("id")
+    cmd["show"].add_argument("--components", nargs="+", choices=COMPONENTS, default=None,
+                             help="with --json: only these parts")
+    cmd["show"].add_argument("--no-emoji", action="store_true", help="plain headings")
+    cmd["status"].add_argument("id")
+    cmd["status"].add_argument("status", choices=STATUSES)
+    cmd["status"].add_argument("--note", default=None, help="outcome (completed) or reason (abandoned)")
+    cmd["export"].add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
+    cmd["import"].add_argument("file", help="JSONL file from `ckpt export`, or - for stdin")
+    cmd["import"].add_argument("--replace", action="store_true", help="replace checkpoints whose id already exists")
+    for name in ("export", "import"):
+        cmd[name].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                               help="progress bar on stderr (default: when stderr is a terminal)")
+    cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"db": getattr(args, "db", None), "log_level": getattr(args, "log_level", None),
+                 "project": getattr(args, "project", None) if args.command == "serve" else None}
+    return load_settings(overrides, config_file=getattr(args, "config", None))
+
+
+def _store(settings: Settings) -> Any:
+    from mcp_server_checkpoints.server.app import open_state
+
+    return open_state(settings).store
+
+
+def _emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(text())
+
+
+def _table(hits: list[Any]) -> str:
+    if not hits:
+        return "no checkpoints"
+    rows = [("ID", "STATUS", "PROG", "AGE", "TITLE")]
+    for h in hits:
+        age = f"{h.age_hours:.1f}h" if h.age_hours < 48 else f"{h.age_hours / 24:.0f}d"
+        rows.append((h.id, h.status, "" if h.progress is None else f"{h.progress}%", age, h.title[:60]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows)
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.server.app import build_server
+
+    server = build_server(settings)
+    if args.transport == "http":
+        server.run("streamable-http", host=args.host, port=args.port, stateless_http=True, json_response=True)
+    else:
+        server.run()
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    hits = _store(settings).list(project=args.project, statuses=args.status, limit=args.limit)
+    _emit(args, [h.model_dump() for h in hits], lambda: _table(hits))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    hits = _store(settings).search(args.query, project=args.project, statuses=args.status, limit=args.limit,
+                                   since_hours=args.since_hours, all_versions=args.all_versions)
+    _emit(args, {"results": [h.model_dump() for h in hits], "semantic": "off"}, lambda: _table(hits))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.recovery.render import render_summary
+    from mcp_server_checkpoints.tools.checkpoints import open_checkpoint
+
+    store = _store(settings)
+    if getattr(args, "json", False):
+        print(open_checkpoint(store, args.id, args.components).model_dump_json(indent=2))
+    else:
+        store.verify_payload(args.id)
+        print(render_summary(store.get(args.id, with_payload=False), emoji=not args.no_emoji))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    res = _store(settings).set_status(args.id, args.status, args.note)
+    _emit(args, res.model_dump(), lambda: f"{res.id}: {res.status}" + (f" ({args.note})" if args.note else ""))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    total = store.count()
+    out: IO[str] = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        with Progress(total, "export", enabled=args.progress) as bar:
+            for cp in store.iter_all():
+                out.write(cp.model_dump_json(exclude_none=False) + "\n")
+                bar.advance()
+    finally:
+        if args.out:
+            out.close()
+    if args.out:
+        print(f"exported {total} checkpoint{'s' if total != 1 else ''} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _read_lines(path: str) -> Iterator[str]:
+    if path == "-":
+        yield from sys.stdin
+        return
+    try:
+        with open(path, encoding="utf-8") as fh:
+            yield from fh
+    except FileNotFoundError:
+        raise InvalidInputError(f"no file {path}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path} is not UTF-8 text; give a JSONL file written by `ckpt export`") from None
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    items: list[Checkpoint] = []
+    bad: list[str] = []
+    lines = list(_read_lines(args.file))
+    with Progress(len(lines), "import", enabled=args.progress) as bar:
+        for n, line in enumerate(lines, 1):
+            bar.advance()
+            if not line.strip():
+                continue
+            try:
+                items.append(store.parse_export_line(line))
+            except InvalidInputError as exc:
+                bad.append(f"line {n}: {exc}")
+    report = store.import_checkpoints(items, replace=args.replace)
+    problems = bad + report.errors
+    data = {"imported": report.imported, "skipped_existing": report.skipped_existing, "errors": problems}
+
+    def text() -> str:
+        lines_out = [f"imported {report.imported}, skipped {report.skipped_existing} already present"
+                     + (f", {len(problems)} not imported:" if problems else "")]
+        return "\n".join(lines_out + [f"  {p}" for p in problems[:50]]
+                         + ([f"  … and {len(problems) - 50} more"] if len(problems) > 50 else []))
+
+    _emit(args, data, text)
+    return 1 if problems else 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    stats = _store(settings).stats()
+
+    def text() -> str:
+        by = ", ".join(f"{k} {v}" for k, v in stats["by_status"].items()) or "none"
+        ratio = f"{stats['compression_ratio']}×" if stats["compression_ratio"] else "n/a"
+        return "\n".join([
+            f"database      {stats['database']} ({stats['file_bytes']:,} bytes, schema v{stats['schema_version']})",
+            f"checkpoints   {stats['checkpoints']} in {stats['lineages']} lineages, {stats['projects']} projects",
+            f"by status     {by}",
+            f"payloads      {stats['payloads']}: {stats['payload_raw_bytes']:,} bytes raw,"
+            f" {stats['payload_stored_bytes']:,} stored ({ratio})",
+            f"oldest/newest {stats['oldest'] or '-'} / {stats['newest'] or '-'}",
+        ])
+
+    _emit(args, stats, text)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    report = _store(settings).verify()
+    data = {"ok": report.ok, "integrity_check": report.integrity_check, "checkpoints": report.checked,
+            "payloads": report.payloads, "problems": report.problems}
+
+    def text() -> str:
+        head = "ok" if report.ok else "PROBLEMS FOUND"
+        lines = [f"{head}: integrity_check {', '.join(report.integrity_check[:5])}; {report.checked} checkpoints,"
+                 f" {report.payloads} payloads checked"]
+        return "\n".join(lines + [f"  {p}" for p in report.problems])
+
+    _emit(args, data, text)
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.demo import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
+    "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.command = "serve"
+        args.transport, args.host, args.port, args.project = "stdio", "127.0.0.1", 8765, None
+    try:
+        settings = _settings(args)
+    except InvalidInputError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 2
+    # Logs go to stderr: stdout belongs to the MCP protocol when serving over stdio.
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return HANDLERS[args.command](args, settings)
+    except NotFoundError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 1
+    except InvalidInputError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 2
+    except CheckpointsError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `ckpt export | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130
+

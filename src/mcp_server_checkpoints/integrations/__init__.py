@@ -1,0 +1,1 @@
+"""The clients' side: Claude Code hooks, transcript capture, client configuration."""

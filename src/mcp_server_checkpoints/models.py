@@ -1,0 +1,235 @@
+"""Pydantic models for everything that crosses a boundary (MCP tools, CLI, export files).
+
+The tool contracts of DESIGN.md live here: the server derives each tool's input schema from
+these models, so a field added here is a field clients see.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+# Statuses a caller may give when saving; the others are reached through mark_status.
+SaveStatus = Literal["in-progress", "paused"]
+Status = Literal["in-progress", "paused", "on-hold", "resumed", "completed", "abandoned"]
+StatusFilter = Literal["in-progress", "paused", "on-hold", "resumed", "completed", "abandoned", "any"]
+STATUSES: tuple[str, ...] = ("in-progress", "paused", "on-hold", "resumed", "completed", "abandoned")
+OPEN_STATUSES: tuple[str, ...] = ("in-progress", "paused", "on-hold", "resumed")
+Outcome = Literal["worked", "failed", "partial"]
+Component = Literal[
+    "goal", "progress", "completed", "decisions", "pending", "context", "files", "resume", "summary", "payload"
+]
+COMPONENTS: tuple[str, ...] = (
+    "goal", "progress", "completed", "decisions", "pending", "context", "files", "resume", "summary", "payload"
+)
+SemanticState = Literal["ready", "warming", "off"]
+
+# Bounds keep one checkpoint well inside a client's tool-output limit and stop hostile input
+# (10k-item lists, megabyte titles) before it reaches the database.
+MAX_TITLE = 300
+MAX_TEXT = 20_000
+MAX_SUMMARY = 200_000
+MAX_ITEMS = 500
+MAX_ITEM = 4_000
+
+Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Item = Annotated[str, Field(min_length=1, max_length=MAX_ITEM)]
+Items = Annotated[list[Item], Field(max_length=MAX_ITEMS)]
+
+
+class _Strict(BaseModel):
+    # Unknown fields are a caller's mistake worth reporting, not something to drop silently.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class FileChange(_Strict):
+    path: Annotated[str, Field(min_length=1, max_length=1_000, description="File path, relative to the project root when possible")]
+    change: Annotated[str, Field(max_length=MAX_ITEM, description="What was done to the file")] = ""
+
+
+class Decision(_Strict):
+    decision: Item
+    reasoning: Annotated[str, Field(max_length=MAX_ITEM)] = ""
+
+
+class Approach(_Strict):
+    approach: Item
+    outcome: Outcome
+    note: Annotated[str, Field(max_length=MAX_ITEM)] = ""
+
+
+class Payload(_Strict):
+    """Large context stored compressed, verified by sha256 on every read."""
+
+    transcript: str | None = Field(default=None, description="The conversation transcript (any text format)")
+    tool_history: JsonValue = Field(default=None, description="Tool calls made in the session (JSON)")
+    project_state: JsonValue = Field(default=None, description="Project state worth restoring (JSON): git branch, env, …")
+
+
+class CheckpointFields(_Strict):
+    """Every field a caller can give `save_checkpoint`; also one line of `ckpt export`."""
+
+    title: Annotated[Title, Field(description="Short name of the work, e.g. 'JWT refresh endpoint'")]
+    goal: Annotated[str, Field(min_length=1, max_length=MAX_TEXT, description="The user's original request or goal, in their terms")]
+    project: Annotated[str | None, Field(max_length=500, description="Project name or root path; defaults to the server's project")] = None
+    status: Annotated[SaveStatus, Field(description="in-progress (default) or paused")] = "in-progress"
+    progress: Annotated[int | None, Field(ge=0, le=100, description="Estimated completion, 0–100")] = None
+    phase: Annotated[str | None, Field(max_length=MAX_ITEM, description="Current phase or milestone")] = None
+    current_work: Annotated[Text | None, Field(description="What was being worked on at the moment of saving")] = None
+    completed: Annotated[Items, Field(description="Completed items, oldest first")] = []
+    files: Annotated[list[FileChange], Field(max_length=MAX_ITEMS, description="Files created or modified and what changed")] = []
+    decisions: Annotated[list[Decision], Field(max_length=MAX_ITEMS, description="Decisions made and why")] = []
+    next_step: Annotated[Text | None, Field(description="Exactly what to do first when resuming")] = None
+    remaining: Annotated[Items, Field(description="Remaining tasks, in order")] = []
+    blockers: Annotated[Items, Field(description="What blocks progress")] = []
+    user_input_needed: Annotated[Items, Field(description="Questions waiting for the user")] = []
+    approaches: Annotated[list[Approach], Field(max_length=MAX_ITEMS, description="Approaches tried and how they went")] = []
+    preferences: Annotated[Items, Field(description="User preferences to keep applying (style, tools, …)")] = []
+    discoveries: Annotated[Items, Field(description="Important findings about the code or environment")] = []
+    resume_instructions: Annotated[Text | None, Field(description="Instructions for the agent that resumes this work")] = None
+    summary: Annotated[str | None, Field(max_length=MAX_SUMMARY, description="Free text, e.g. a compaction summary")] = None
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50, description="Tags for search")] = []
+    parent_id: Annotated[str | None, Field(max_length=200, description="The checkpoint this one continues (same work, later state)")] = None
+    session_id: Annotated[str | None, Field(max_length=200, description="The client's session id, if known")] = None
+    agent_id: Annotated[str | None, Field(max_length=200, description="Which agent saved it")] = None
+    payload: Annotated[Payload | None, Field(description="Large context: transcript, tool history, project state (compressed)")] = None
+
+
+class SaveResult(BaseModel):
+    id: str
+    project: str | None
+    status: Status
+    created_at: str
+    parent_id: str | None
+    stored_bytes: int = Field(description="Bytes the payload takes in the database (compressed)")
+    raw_bytes: int = Field(description="Bytes of the payload before compression")
+
+
+class SearchHit(BaseModel):
+    id: str
+    title: str
+    goal: str
+    project: str | None
+    status: Status
+    progress: int | None
+    next_step: str | None
+    updated_at: str
+    age_hours: float
+    score: float
+    lexical: float | None = Field(default=None, description="Lexical (bm25) component of the score, when the query had one")
+    semantic: float | None = Field(default=None, description="Semantic (cosine) component of the score, when embeddings were used")
+
+
+class SearchResult(BaseModel):
+    results: list[SearchHit]
+    semantic: SemanticState
+
+
+class StatusChange(BaseModel):
+    status: Status
+    at: str
+    note: str | None = None
+
+
+class Integrity(BaseModel):
+    verified: bool
+    sha256: str | None
+
+
+class Checkpoint(BaseModel):
+    """A stored checkpoint, every field (what `ckpt export` writes, one per line)."""
+
+    id: str
+    title: str
+    goal: str
+    project: str | None = None
+    status: Status
+    progress: int | None = None
+    phase: str | None = None
+    current_work: str | None = None
+    completed: list[str] = []
+    files: list[FileChange] = []
+    decisions: list[Decision] = []
+    next_step: str | None = None
+    remaining: list[str] = []
+    blockers: list[str] = []
+    user_input_needed: list[str] = []
+    approaches: list[Approach] = []
+    preferences: list[str] = []
+    discoveries: list[str] = []
+    resume_instructions: str | None = None
+    summary: str | None = None
+    tags: list[str] = []
+    parent_id: str | None = None
+    session_id: str | None = None
+    agent_id: str | None = None
+    created_at: str
+    updated_at: str
+    history: list[StatusChange] = []
+    payload: Payload | None = None
+
+
+class OpenResult(BaseModel):
+    """`open_checkpoint`: the header, the requested components, the rendered summary, integrity."""
+
+    id: str
+    title: str
+    project: str | None
+    status: Status
+    created_at: str
+    updated_at: str
+    age_hours: float
+    parent_id: str | None
+    session_id: str | None = None
+    goal: str | None = None
+    progress: int | None = None
+    phase: str | None = None
+    current_work: str | None = None
+    completed: list[str] | None = None
+    decisions: list[Decision] | None = None
+    next_step: str | None = None
+    remaining: list[str] | None = None
+    blockers: list[str] | None = None
+    user_input_needed: list[str] | None = None
+    approaches: list[Approach] | None = None
+    preferences: list[str] | None = None
+    discoveries: list[str] | None = None
+    files: list[FileChange] | None = None
+    resume_instructions: str | None = None
+    summary: str | None = None
+    tags: list[str] | None = None
+    payload: Payload | None = None
+    history: list[StatusChange]
+    summary_markdown: str
+    integrity: Integrity
+
+
+class StatusResult(BaseModel):
+    """`mark_status`: the updated header and the whole status history."""
+
+    id: str
+    title: str
+    project: str | None
+    status: Status
+    updated_at: str
+    parent_id: str | None
+    history: list[StatusChange]
+
+
+class Candidate(BaseModel):
+    id: str
+    title: str
+    status: Status
+    age_hours: float
+    score: float
+
+
+class RecoverResult(BaseModel):
+    action: Literal["apply", "confirm", "choose", "none"]
+    confidence: float
+    reasons: list[str]
+    candidates: list[Candidate]
+    text: str
+

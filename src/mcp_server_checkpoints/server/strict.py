@@ -1,0 +1,123 @@
+"""Strict tool arguments: unknown fields rejected, and errors that say what to fix without echoing values.
+
+The SDK builds each tool's argument model from its signature, ignores unknown fields, and puts the
+offending value into validation messages. Values may be secrets, and a silently dropped field is a
+caller's bug hidden, so every tool is registered through `strict_tool` and checked by
+`StrictArguments` before the SDK sees the call.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticUndefined
+
+from mcp_server_checkpoints.errors import CheckpointsError
+
+_FRIENDLY = {
+    "missing": "is required",
+    "extra_forbidden": "is not an argument of this tool; remove it",
+    "string_too_short": "must not be empty",
+    "string_unicode": "must be valid Unicode text (it holds an unpaired surrogate)",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "too_long": "has too many items",
+}
+
+
+def describe_errors(tool: str, exc: ValidationError) -> str:
+    """`Invalid arguments for tool: field: what is wrong; …` — never the value itself."""
+    problems = []
+    for e in exc.errors(include_input=False, include_url=False)[:8]:
+        where = ".".join(str(p) for p in e["loc"]) or "arguments"
+        problems.append(f"{where}: {_FRIENDLY.get(e['type'], e['msg'])}")
+    more = len(exc.errors()) - len(problems)
+    tail = f" (and {more} more)" if more > 0 else ""
+    return f"Invalid arguments for {tool}: {'; '.join(problems)}{tail}. Fix these and call again."
+
+
+def signature_of_model(model: type[BaseModel]) -> list[inspect.Parameter]:
+    """Keyword parameters mirroring a model's fields, so a tool's input schema is the model's."""
+    params = []
+    for name, fi in model.model_fields.items():
+        default = inspect.Parameter.empty if fi.default is PydanticUndefined else fi.default
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=Annotated[fi.annotation, fi]))
+    return params
+
+
+def bind(fn: Callable[..., Any], *bound: Any, name: str | None = None,
+         model: type[BaseModel] | None = None) -> Callable[..., Any]:
+    """`fn` with its first arguments bound, domain errors turned into tool errors.
+
+    With `model`, the tool takes the model's fields as its arguments and `fn` receives one instance.
+    """
+    sig = inspect.signature(fn, eval_str=True)
+    rest = list(sig.parameters.values())[len(bound):]
+    if model is not None:
+        rest = signature_of_model(model)
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        try:
+            if model is not None:
+                try:
+                    return fn(*bound, model(**kwargs))
+                except ValidationError as exc:
+                    raise ToolError(describe_errors(name or fn.__name__, exc)) from None
+            return fn(*bound, **kwargs)
+        except CheckpointsError as exc:
+            raise ToolError(str(exc)) from None
+
+    del wrapper.__wrapped__  # inspect must read __signature__, not the original function
+    wrapper.__signature__ = sig.replace(parameters=rest)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def strict_tool(fn: Callable[..., Any], *, name: str, title: str, annotations: ToolAnnotations) -> Tool:
+    tool = Tool.from_function(fn, name=name, title=title, annotations=annotations)
+    base = tool.fn_metadata.arg_model
+    strict = type(base.__name__, (base,), {
+        "model_config": ConfigDict(extra="forbid", hide_input_in_errors=True, arbitrary_types_allowed=True),
+        "__module__": __name__,
+    })
+    tool.fn_metadata.arg_model = strict
+    tool.parameters["additionalProperties"] = False
+    return tool
+
+
+class StrictArguments:
+    """Middleware: validate `tools/call` arguments strictly and answer errors as tool errors."""
+
+    def __init__(self, tools: list[Tool]) -> None:
+        self._tools = {t.name: t for t in tools}
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method == "tools/call" and isinstance(ctx.params, dict):
+            tool = self._tools.get(ctx.params.get("name", ""))
+            args = ctx.params.get("arguments") or {}
+            if tool is not None and isinstance(args, dict):
+                try:
+                    tool.fn_metadata.validate_arguments(args)
+                except ValidationError as exc:
+                    return _error_result(describe_errors(tool.name, exc))
+                except RecursionError:
+                    return _error_result(f"Invalid arguments for {tool.name}: nested too deeply.")
+        return await call_next(ctx)
+
+
+def _error_result(text: str) -> dict[str, Any]:
+    result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)

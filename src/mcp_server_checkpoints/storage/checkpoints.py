@@ -1,0 +1,522 @@
+"""Checkpoints in SQLite: save, read (payload verified), search, status, export/import, verify."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mcp_server_checkpoints.errors import (
+    ContextIntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
+from mcp_server_checkpoints.models import (
+    OPEN_STATUSES,
+    STATUSES,
+    Checkpoint,
+    CheckpointFields,
+    Payload,
+    SaveResult,
+    SearchHit,
+    StatusChange,
+    StatusResult,
+)
+from mcp_server_checkpoints.storage import codec
+from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
+from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
+from mcp_server_checkpoints.storage.migrations import MIGRATIONS
+
+JSON_LIST_FIELDS = (
+    "completed", "files", "decisions", "remaining", "blockers", "user_input_needed",
+    "approaches", "preferences", "discoveries", "tags",
+)
+TEXT_FIELDS = (
+    "title", "goal", "project", "phase", "current_work", "next_step", "resume_instructions",
+    "summary", "parent_id", "session_id", "agent_id",
+)
+HEADER_COLUMNS = "id, title, goal, project, status, progress, next_step, parent_id, lineage_id, created_at, updated_at"
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+
+
+def open_database(path: str | Path) -> Database:
+    return Database(path, MIGRATIONS)
+
+
+def new_id(title: str, now: datetime) -> str:
+    """`checkpoint-2026-11-22-jwt-auth-7f3a9c`: date, slug of the title, random suffix."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_title)[:5]
+    slug = "-".join(words)[:40].strip("-") or "session"
+    return f"checkpoint-{now:%Y-%m-%d}-{slug}-{secrets.token_hex(3)}"
+
+
+def age_hours(ts: str, now: datetime) -> float:
+    return round(max((now - parse_iso(ts)).total_seconds(), 0.0) / 3600, 2)
+
+
+def _find_bad_text(value: Any, path: str) -> str | None:
+    """The path of the first string holding a lone surrogate (SQLite and JSON cannot store one)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            bad = _find_bad_text(k, path) or _find_bad_text(v, f"{path}.{k}" if path else str(k))
+            if bad:
+                return bad
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            bad = _find_bad_text(v, f"{path}[{i}]")
+            if bad:
+                return bad
+    return None
+
+
+def check_text(value: Any, what: str = "") -> None:
+    bad = _find_bad_text(value, what)
+    if bad is not None:
+        raise InvalidInputError(
+            f"{bad or 'input'} contains an unpaired UTF-16 surrogate, which cannot be stored; send valid Unicode text"
+        )
+
+
+@dataclass
+class VerifyReport:
+    integrity_check: list[str] = field(default_factory=list)
+    checked: int = 0
+    payloads: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity_check == ["ok"] and not self.problems
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    skipped_existing: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class CheckpointStore:
+    """Everything the tools and the CLI do with checkpoints. Plain Python: no MCP here."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        default_project: str | None = None,
+        max_payload_bytes: int = 16 * 1024 * 1024,
+        diff_chain_max: int = 8,
+    ) -> None:
+        self.db = db
+        self.default_project = default_project
+        self.max_payload_bytes = max_payload_bytes
+        self.diff_chain_max = diff_chain_max
+
+    # -- writing -----------------------------------------------------------------------
+    def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
+        now = now or utcnow()
+        check_text(fields.model_dump())
+        payload_plain = self._payload_bytes(fields.payload)
+        ts = iso(now)
+        cid = new_id(fields.title, now)
+        project = fields.project if fields.project is not None else self.default_project
+        with self.db.write() as c:
+            row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts)
+            stored = self._insert(c, row, payload_plain)
+            c.execute(
+                "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
+                (cid, fields.status, ts, None),
+            )
+        return SaveResult(
+            id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
+            stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0,
+        )
+
+    def _payload_bytes(self, payload: Payload | None) -> bytes | None:
+        if payload is None:
+            return None
+        data = payload.model_dump(exclude_none=True)
+        if not data:
+            return None
+        plain = codec.dumps(data)
+        if len(plain) > self.max_payload_bytes:
+            raise PayloadTooLargeError(
+                f"payload is {len(plain):,} bytes, above the limit of {self.max_payload_bytes:,};"
+                " send a shorter transcript or raise max_payload_bytes"
+            )
+        return plain
+
+    @staticmethod
+    def _row(fields: CheckpointFields | Checkpoint, **extra: Any) -> dict[str, Any]:
+        data = fields.model_dump(exclude={"payload", "history", "id", "status", "created_at", "updated_at"})
+        row: dict[str, Any] = {k: data.get(k) for k in TEXT_FIELDS}
+        row["progress"] = data.get("progress")
+        for k in JSON_LIST_FIELDS:
+            row[k] = json.dumps(data.get(k) or [], ensure_ascii=False)
+        row.update(extra)
+        row["id"] = extra["cid"]
+        del row["cid"]
+        return row
+
+    def _insert(self, c: sqlite3.Connection, row: dict[str, Any], payload_plain: bytes | None) -> int:
+        """Insert one row inside the caller's write transaction; returns the payload's stored size."""
+        parent_id = row.get("parent_id")
+        lineage_id = row["id"]
+        base: bytes | None = None
+        depth = 0
+        if parent_id is not None:
+            parent = c.execute(
+                "SELECT id, lineage_id, payload_blob IS NOT NULL AS has_payload, payload_depth FROM checkpoints WHERE id = ?",
+                (parent_id,),
+            ).fetchone()
+            if parent is None:
+                raise InvalidInputError("parent_id names no stored checkpoint; give the id of an existing checkpoint or omit it")
+            lineage_id = parent["lineage_id"]
+            # Differential storage: compress against the parent's payload while the chain is short.
+            if payload_plain is not None and parent["has_payload"] and parent["payload_depth"] + 1 < self.diff_chain_max:
+                base = self._plain_payload(c, parent_id)
+                depth = parent["payload_depth"] + 1
+        row["lineage_id"] = lineage_id
+        stored = 0
+        if payload_plain is not None:
+            enc = codec.encode(payload_plain, base)
+            if base is not None and len(enc.blob) >= len(codec.encode(payload_plain).blob):
+                enc, depth = codec.encode(payload_plain), 0  # the parent did not help: keep a full copy
+            row.update(payload_codec=enc.codec, payload_blob=enc.blob, payload_sha256=enc.sha256,
+                       payload_raw_bytes=enc.raw_bytes, payload_depth=depth)
+            stored = len(enc.blob)
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            c.execute(f"INSERT INTO checkpoints ({cols}) VALUES ({marks})", tuple(row.values()))
+        except sqlite3.IntegrityError:
+            raise InvalidInputError("a checkpoint with this id already exists") from None
+        return stored
+
+    def set_status(self, cid: str, status: str, note: str | None = None, *, now: datetime | None = None) -> StatusResult:
+        if status not in STATUSES:
+            raise InvalidInputError(f"unknown status; use one of: {', '.join(STATUSES)}")
+        if note is not None:
+            check_text(note, "note")
+        ts = iso(now or utcnow())
+        with self.db.write() as c:
+            if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cid,)).fetchone() is None:
+                raise NotFoundError(self._not_found(cid))
+            c.execute("UPDATE checkpoints SET status = ?, updated_at = ? WHERE id = ?", (status, ts, cid))
+            c.execute(
+                "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
+                (cid, status, ts, note),
+            )
+        return self.status_of(cid)
+
+    # -- reading -----------------------------------------------------------------------
+    @staticmethod
+    def _not_found(cid: str) -> str:
+        shown = cid if ID_PATTERN.match(cid) else "(the given id)"
+        return f"no checkpoint {shown}; find ids with search_checkpoints (or `ckpt list`)"
+
+    def exists(self, cid: str) -> bool:
+        with self.db.errors():
+            return self.db.conn().execute("SELECT 1 FROM checkpoints WHERE id = ?", (cid,)).fetchone() is not None
+
+    def history(self, cid: str) -> list[StatusChange]:
+        with self.db.errors():
+            rows = self.db.conn().execute(
+                "SELECT status, at, note FROM checkpoint_status WHERE checkpoint_id = ? ORDER BY seq", (cid,)
+            ).fetchall()
+        return [StatusChange(status=r["status"], at=r["at"], note=r["note"]) for r in rows]
+
+    def status_of(self, cid: str) -> StatusResult:
+        with self.db.read() as c:
+            row = c.execute(
+                "SELECT id, title, project, status, updated_at, parent_id FROM checkpoints WHERE id = ?", (cid,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(self._not_found(cid))
+        return StatusResult(**dict(row), history=self.history(cid))
+
+    def get(self, cid: str, *, with_payload: bool = True) -> Checkpoint:
+        """The whole checkpoint; its payload (if any) is decompressed and verified."""
+        with self.db.read() as c:
+            row = c.execute("SELECT * FROM checkpoints WHERE id = ?", (cid,)).fetchone()
+            if row is None:
+                raise NotFoundError(self._not_found(cid))
+            payload = None
+            if with_payload and row["payload_blob"] is not None:
+                payload = Payload.model_validate_json(self._plain_payload(c, cid))
+        return self._checkpoint(row, self.history(cid), payload)
+
+    def verify_payload(self, cid: str) -> tuple[bool, str | None]:
+        """(verified, sha256) of a checkpoint's payload; raises ContextIntegrityError on a mismatch."""
+        with self.db.read() as c:
+            row = c.execute("SELECT payload_sha256 FROM checkpoints WHERE id = ?", (cid,)).fetchone()
+            if row is None:
+                raise NotFoundError(self._not_found(cid))
+            if row["payload_sha256"] is None:
+                return True, None
+            self._plain_payload(c, cid)
+            return True, row["payload_sha256"]
+
+    def _plain_payload(self, c: sqlite3.Connection, cid: str) -> bytes:
+        """Decode a payload, first decoding the chain of parents it was compressed against."""
+        chain: list[sqlite3.Row] = []
+        current: str | None = cid
+        while current is not None:
+            r = c.execute(
+                "SELECT id, parent_id, payload_codec, payload_blob, payload_sha256, payload_raw_bytes"
+                " FROM checkpoints WHERE id = ?", (current,)
+            ).fetchone()
+            if r is None or r["payload_blob"] is None:
+                raise ContextIntegrityError(f"payload of {cid} depends on a missing parent payload")
+            chain.append(r)
+            current = r["parent_id"] if r["payload_codec"] == codec.CODEC_DIFF else None
+            if len(chain) > 1024:
+                raise ContextIntegrityError(f"payload of {cid} has a broken parent chain")
+        plain: bytes | None = None
+        for r in reversed(chain):
+            plain = codec.decode(
+                r["payload_blob"], codec=r["payload_codec"], expected_sha256=r["payload_sha256"],
+                raw_bytes=r["payload_raw_bytes"], base=plain, label=r["id"],
+            )
+        assert plain is not None
+        return plain
+
+    @staticmethod
+    def _checkpoint(row: sqlite3.Row, history: list[StatusChange], payload: Payload | None) -> Checkpoint:
+        data: dict[str, Any] = {k: row[k] for k in TEXT_FIELDS}
+        data.update(id=row["id"], status=row["status"], progress=row["progress"],
+                    created_at=row["created_at"], updated_at=row["updated_at"])
+        for k in JSON_LIST_FIELDS:
+            data[k] = json.loads(row[k] or "[]")
+        return Checkpoint(**data, history=history, payload=payload)
+
+    def latest(self, *, project: str | None = None, statuses: Iterable[str] = OPEN_STATUSES) -> Checkpoint | None:
+        hits = self.search("", project=project, statuses=list(statuses), limit=1)
+        return self.get(hits[0].id, with_payload=False) if hits else None
+
+    # -- search ------------------------------------------------------------------------
+    def search(
+        self,
+        query: str = "",
+        *,
+        project: str | None = None,
+        statuses: list[str] | None = None,
+        since_hours: float | None = None,
+        limit: int = 5,
+        all_versions: bool = False,
+        now: datetime | None = None,
+    ) -> list[SearchHit]:
+        """Lexical search (bm25) with filters; recency when the query is empty.
+
+        One hit per lineage (its newest version that passes the filters) unless all_versions.
+        """
+        now = now or utcnow()
+        if statuses is None:
+            statuses = list(OPEN_STATUSES)
+        if "any" in statuses:
+            statuses = list(STATUSES)
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise InvalidInputError(f"unknown status filter; use any of: {', '.join(STATUSES)}, or 'any'")
+        check_text(query, "query")
+        where = [f"c.status IN ({', '.join('?' for _ in statuses)})"]
+        params: list[Any] = list(statuses)
+        if project:
+            where.append("c.project = ?")
+            params.append(project)
+        if since_hours is not None:
+            where.append("c.updated_at >= ?")
+            params.append(iso(now - timedelta(hours=since_hours)))
+        match = fts_query(query)
+        fetch = limit if all_versions else limit * 4 + 20
+        with self.db.read() as c:
+            if match is None:
+                rows = c.execute(
+                    f"SELECT {HEADER_COLUMNS}, NULL AS rank FROM checkpoints c WHERE {' AND '.join(where)}"
+                    " ORDER BY c.updated_at DESC LIMIT ?", (*params, fetch),
+                ).fetchall()
+            else:
+                weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+                rows = c.execute(
+                    f"SELECT {', '.join('c.' + col.strip() for col in HEADER_COLUMNS.split(','))},"
+                    f" bm25(checkpoints_fts, {weights}) AS rank"
+                    " FROM checkpoints_fts JOIN checkpoints c ON c.rowid = checkpoints_fts.rowid"
+                    f" WHERE checkpoints_fts MATCH ? AND {' AND '.join(where)}"
+                    " ORDER BY rank, c.updated_at DESC LIMIT ?", (match, *params, fetch),
+                ).fetchall()
+            if not all_versions:
+                rows = self._newest_per_lineage(c, rows, where, params)
+        hits: list[SearchHit] = []
+        for r in rows[:limit]:
+            age = age_hours(r["updated_at"], now)
+            lexical = None if r["rank"] is None else round(-float(r["rank"]), 4)
+            score = lexical if lexical is not None else round(1.0 / (1.0 + age / 24.0), 4)
+            hits.append(SearchHit(
+                id=r["id"], title=r["title"], goal=r["goal"], project=r["project"], status=r["status"],
+                progress=r["progress"], next_step=r["next_step"], updated_at=r["updated_at"],
+                age_hours=age, score=score, lexical=lexical,
+            ))
+        return hits
+
+    @staticmethod
+    def _newest_per_lineage(
+        c: sqlite3.Connection, rows: list[sqlite3.Row], where: list[str], params: list[Any]
+    ) -> list[Any]:
+        out: list[Any] = []
+        seen: set[str] = set()
+        for r in rows:
+            if r["lineage_id"] in seen:
+                continue
+            seen.add(r["lineage_id"])
+            newest = c.execute(
+                f"SELECT {HEADER_COLUMNS} FROM checkpoints c WHERE c.lineage_id = ? AND {' AND '.join(where)}"
+                " ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1", (r["lineage_id"], *params),
+            ).fetchone()
+            merged = dict(newest) if newest is not None else dict(r)
+            merged["rank"] = r["rank"]
+            out.append(merged)
+        return out
+
+    def list(self, *, project: str | None = None, statuses: list[str] | None = None, limit: int = 20) -> list[SearchHit]:
+        return self.search("", project=project, statuses=statuses or ["any"], limit=limit, all_versions=True)
+
+    # -- export / import ---------------------------------------------------------------
+    def count(self) -> int:
+        with self.db.errors():
+            return int(self.db.conn().execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0])
+
+    def iter_all(self) -> Iterator[Checkpoint]:
+        """Every checkpoint with history and verified payload, oldest first (parents before children)."""
+        with self.db.errors():
+            ids = [r[0] for r in self.db.conn().execute("SELECT id FROM checkpoints ORDER BY created_at, rowid")]
+        for cid in ids:
+            yield self.get(cid)
+
+    def import_checkpoints(self, items: list[Checkpoint], *, replace: bool = False) -> ImportReport:
+        """Insert checkpoints as they were (ids, timestamps, history), parents before children, in one transaction."""
+        report = ImportReport()
+        by_id = {cp.id: cp for cp in items}
+        ordered: list[Checkpoint] = []
+        placed: set[str] = set()
+
+        def place(cp: Checkpoint, depth: int = 0) -> None:
+            if cp.id in placed or depth > 1000:
+                return
+            if cp.parent_id and cp.parent_id in by_id and cp.parent_id not in placed:
+                place(by_id[cp.parent_id], depth + 1)
+            placed.add(cp.id)
+            ordered.append(cp)
+
+        for cp in sorted(items, key=lambda x: x.created_at):
+            place(cp)
+        prepared: list[tuple[Checkpoint, bytes | None]] = []
+        for cp in ordered:
+            try:
+                check_text(cp.model_dump(), cp.id)
+                if not ID_PATTERN.match(cp.id):
+                    raise InvalidInputError("id must be 1–200 letters, digits, '.', '_', ':' or '-'")
+                for ts in (cp.created_at, cp.updated_at, *(h.at for h in cp.history)):
+                    parse_iso(ts)
+                prepared.append((cp, self._payload_bytes(cp.payload)))
+            except (InvalidInputError, ValueError) as exc:
+                report.errors.append(f"{cp.id if ID_PATTERN.match(cp.id) else '(bad id)'}: {exc}")
+        with self.db.write() as c:
+            for cp, plain in prepared:
+                if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cp.id,)).fetchone():
+                    if not replace:
+                        report.skipped_existing += 1
+                        continue
+                    if c.execute("SELECT 1 FROM checkpoints WHERE parent_id = ?", (cp.id,)).fetchone():
+                        report.errors.append(f"{cp.id}: has children in the database; cannot replace it")
+                        continue
+                    c.execute("DELETE FROM checkpoint_status WHERE checkpoint_id = ?", (cp.id,))
+                    c.execute("DELETE FROM checkpoints WHERE id = ?", (cp.id,))
+                if cp.parent_id and not c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cp.parent_id,)).fetchone():
+                    report.errors.append(f"{cp.id}: its parent is neither in the file nor in the database")
+                    continue
+                created = iso(parse_iso(cp.created_at))
+                updated = iso(parse_iso(cp.updated_at))
+                row = self._row(cp, cid=cp.id, status=cp.status, created_at=created, updated_at=updated)
+                self._insert(c, row, plain)
+                history = cp.history or [StatusChange(status=cp.status, at=created)]
+                c.executemany(
+                    "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
+                    [(cp.id, h.status, iso(parse_iso(h.at)), h.note) for h in history],
+                )
+                report.imported += 1
+        return report
+
+    @staticmethod
+    def parse_export_line(line: str) -> Checkpoint:
+        try:
+            return Checkpoint.model_validate_json(line)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()[:5])
+            raise InvalidInputError(problems) from None
+
+    # -- operations --------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        with self.db.read() as c:
+            by_status = {r["status"]: r["n"] for r in c.execute(
+                "SELECT status, COUNT(*) AS n FROM checkpoints GROUP BY status ORDER BY status")}
+            agg = c.execute(
+                "SELECT COUNT(*) AS n, COUNT(DISTINCT project) AS projects, COUNT(DISTINCT lineage_id) AS lineages,"
+                " COUNT(payload_blob) AS payloads, COALESCE(SUM(payload_raw_bytes), 0) AS raw,"
+                " COALESCE(SUM(LENGTH(payload_blob)), 0) AS stored, MIN(created_at) AS oldest, MAX(updated_at) AS newest"
+                " FROM checkpoints"
+            ).fetchone()
+        size = sum(p.stat().st_size for p in (self.db.path, Path(f"{self.db.path}-wal")) if p.exists())
+        return {
+            "database": str(self.db.path),
+            "schema_version": self.db.schema_version(),
+            "file_bytes": size,
+            "checkpoints": agg["n"],
+            "by_status": by_status,
+            "projects": agg["projects"],
+            "lineages": agg["lineages"],
+            "payloads": agg["payloads"],
+            "payload_raw_bytes": agg["raw"],
+            "payload_stored_bytes": agg["stored"],
+            "compression_ratio": round(agg["raw"] / agg["stored"], 2) if agg["stored"] else None,
+            "oldest": agg["oldest"],
+            "newest": agg["newest"],
+        }
+
+    def verify(self) -> VerifyReport:
+        """SQLite integrity_check, the FTS index check, and every payload's sha256."""
+        report = VerifyReport()
+        with self.db.errors():
+            c = self.db.conn()
+            report.integrity_check = [r[0] for r in c.execute("PRAGMA integrity_check")]
+            try:
+                c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('integrity-check')")
+            except sqlite3.DatabaseError:
+                report.problems.append("the full-text index does not match the checkpoints; run `ckpt reindex`")
+            ids = [r[0] for r in c.execute("SELECT id FROM checkpoints ORDER BY rowid")]
+        for cid in ids:
+            report.checked += 1
+            try:
+                verified, digest = self.verify_payload(cid)
+                if digest is not None:
+                    report.payloads += 1
+            except ContextIntegrityError as exc:
+                report.payloads += 1
+                report.problems.append(str(exc))
+        return report

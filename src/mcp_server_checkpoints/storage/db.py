@@ -1,0 +1,191 @@
+"""The SQLite file: connections (one per thread), pragmas, migrations, transactions.
+
+Several server processes share one file (every Claude Code session spawns its own server), so:
+WAL for concurrent readers, a long busy_timeout, and `BEGIN IMMEDIATE` for every write (a read
+transaction that later upgrades to a write fails at once with SQLITE_BUSY, whatever the timeout).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from mcp_server_checkpoints.errors import StorageError
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """The one timestamp format stored and exported: ISO 8601, UTC, microseconds, `Z`."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sqlite_utils.Database], None]
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            f"the database {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; retry the call"
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StorageError(f"the database {path} is damaged or is not a SQLite file; run `ckpt verify` and restore a backup")
+    if "readonly" in text or "unable to open" in text or "disk i/o" in text:
+        return StorageError(f"the database {path} cannot be written ({exc}); check the path, its permissions and free space")
+    return StorageError(f"database error on {path}: {exc}")
+
+
+class Database:
+    """One SQLite file with a connection per thread (sqlite3 connections are not shared across threads)."""
+
+    def __init__(self, path: str | Path, migrations: list[Migration]) -> None:
+        self.path = Path(path)
+        self._migrations = migrations
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []
+        self._migrated = False
+
+    # -- connections -------------------------------------------------------------------
+    def conn(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = self._connect()
+            self._local.conn = c
+            with self._lock:
+                self._conns.append(c)
+        if not self._migrated:
+            self.migrate()
+        return c
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
+            c = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+            c.row_factory = sqlite3.Row
+            c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
+            c.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        except OSError as exc:
+            raise StorageError(f"cannot create the database at {self.path}: {exc.strerror}") from None
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: BEGIN IMMEDIATE, commit on success, roll back on any error."""
+        c = self.conn()
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        try:
+            yield c
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+        try:
+            c.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise _translate(exc, self.path) from None
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot for several SELECTs."""
+        c = self.conn()
+        try:
+            c.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        try:
+            yield c
+        finally:
+            if c.in_transaction:
+                c.execute("COMMIT")
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Translate sqlite3 errors raised inside into StorageError with advice."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+
+    # -- migrations --------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply pending migrations in one IMMEDIATE transaction; safe to call twice or from two processes."""
+        c = self._local.conn if getattr(self._local, "conn", None) else self._connect()
+        self._local.conn = c
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            current = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            known = max((m.version for m in self._migrations), default=0)
+            if current > known:
+                c.execute("ROLLBACK")
+                raise StorageError(
+                    f"the database {self.path} has schema version {current}, newer than this release knows ({known});"
+                    " upgrade mcp-server-checkpoints"
+                )
+            db = sqlite_utils.Database(c)
+            for m in sorted(self._migrations, key=lambda m: m.version):
+                if m.version > current:
+                    m.apply(db)
+                    c.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        (m.version, m.name, iso(utcnow())),
+                    )
+            c.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise _translate(exc, self.path) from None
+        self._migrated = True
+        return max(current, known)
+
+    def schema_version(self) -> int:
+        row = self.conn().execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+        return int(row[0])

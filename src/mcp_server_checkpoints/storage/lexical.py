@@ -1,0 +1,36 @@
+"""Lexical search: turning free text into a safe FTS5 query, and bm25 weights."""
+
+from __future__ import annotations
+
+import re
+
+# bm25() weights, one per FTS column (migrations.FTS_COLUMNS): the title and goal say what the
+# work is; the long summary says everything, so one of its words counts for less.
+BM25_WEIGHTS = (6.0, 3.0, 0.6, 2.0, 2.0, 1.0, 1.0, 1.0, 3.0)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have he her his how i if in into
+    is it its let lets let's me my no not of on or our so that the their them then there these they this those to
+    up us was we were what when where which who why will with would you your yes please just also get got""".split()
+)
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression that ORs the query's words, each quoted (no FTS syntax gets through).
+
+    Returns None when nothing searchable is left (empty, punctuation, only stop words).
+    """
+    words: list[str] = []
+    seen: set[str] = set()
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS or w in seen or (len(w) < 2 and not w.isdigit()):
+            continue
+        seen.add(w)
+        words.append(w)
+        if len(words) >= 32:  # a pasted summary is not a query; its first words are enough
+            break
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in words)

@@ -1,0 +1,75 @@
+"""Append-only schema migrations. Never edit a shipped migration: add the next one."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from mcp_server_checkpoints.storage.db import Migration
+
+# The columns FTS5 indexes, in the order bm25() weights refer to them.
+FTS_COLUMNS = ("title", "goal", "summary", "current_work", "next_step", "remaining", "decisions", "files", "tags")
+
+
+def _m1_checkpoints(db: sqlite_utils.Database) -> None:
+    db["checkpoints"].create(
+        {
+            "id": str,
+            "title": str,
+            "goal": str,
+            "project": str,
+            "status": str,
+            "progress": int,
+            "phase": str,
+            "current_work": str,
+            "completed": str,  # JSON list
+            "files": str,  # JSON list of {path, change}
+            "decisions": str,  # JSON list of {decision, reasoning}
+            "next_step": str,
+            "remaining": str,  # JSON list
+            "blockers": str,
+            "user_input_needed": str,
+            "approaches": str,
+            "preferences": str,
+            "discoveries": str,
+            "resume_instructions": str,
+            "summary": str,
+            "tags": str,
+            "parent_id": str,
+            "lineage_id": str,  # id of the first checkpoint of the lineage (parent_id chain)
+            "session_id": str,
+            "agent_id": str,
+            "created_at": str,
+            "updated_at": str,
+            "payload_codec": str,
+            "payload_blob": bytes,
+            "payload_sha256": str,
+            "payload_raw_bytes": int,
+            "payload_depth": int,  # 0 for a full copy, n for the n-th differential link of a chain
+        },
+        pk="id",
+        not_null={"title", "goal", "status", "lineage_id", "created_at", "updated_at"},
+        defaults={"completed": "[]", "files": "[]", "decisions": "[]", "remaining": "[]", "blockers": "[]",
+                  "user_input_needed": "[]", "approaches": "[]", "preferences": "[]", "discoveries": "[]",
+                  "tags": "[]", "payload_depth": 0},
+        foreign_keys=[("parent_id", "checkpoints", "id")],
+    )
+    db["checkpoints"].create_index(["project", "updated_at"])
+    db["checkpoints"].create_index(["status", "updated_at"])
+    db["checkpoints"].create_index(["lineage_id", "created_at"])
+    db["checkpoints"].create_index(["session_id", "created_at"])
+    db["checkpoints"].create_index(["parent_id"])
+    db["checkpoints"].create_index(["updated_at"])
+    db["checkpoints"].enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True,
+                                 tokenize="porter unicode61 remove_diacritics 2")
+    db["checkpoint_status"].create(
+        {"seq": int, "checkpoint_id": str, "status": str, "at": str, "note": str},
+        pk="seq",
+        not_null={"checkpoint_id", "status", "at"},
+        foreign_keys=[("checkpoint_id", "checkpoints", "id")],
+    )
+    db["checkpoint_status"].create_index(["checkpoint_id", "seq"])
+
+
+MIGRATIONS = [
+    Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
+]

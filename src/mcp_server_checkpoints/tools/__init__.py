@@ -1,0 +1,1 @@
+"""Tool functions: validate, call one function below, return a model. No MCP imports."""

@@ -128,7 +128,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    hits = _store(settings).list(project=args.project, statuses=args.status, limit=args.limit)
+    hits = _store(settings).list_recent(project=args.project, statuses=args.status, limit=args.limit)
     _emit(args, [h.model_dump() for h in hits], lambda: _table(hits))
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,13 +21,13 @@ APP_DIR = "mcp-server-checkpoints"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
-def default_db_path(env: dict[str, str] | None = None) -> Path:
+def default_db_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / APP_DIR / "checkpoints.db"
 
 
-def default_config_path(env: dict[str, str] | None = None) -> Path:
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / APP_DIR / "config.toml"
@@ -41,10 +42,7 @@ class Settings(BaseModel):
     project: str | None = None
     max_payload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     diff_chain_max: int = Field(default=8, ge=1, le=64)
-    search_limit_max: int = Field(default=50, ge=1, le=1000)
     log_level: LogLevel = "WARNING"
-    semantic: bool = True
-    embedding_model: str | None = None
 
 
 # Environment variable → setting name.
@@ -54,8 +52,6 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
     "CHECKPOINTS_DIFF_CHAIN_MAX": "diff_chain_max",
     "CHECKPOINTS_LOG_LEVEL": "log_level",
-    "CHECKPOINTS_SEMANTIC": "semantic",
-    "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
 }
 
 
@@ -88,8 +84,7 @@ def load_settings(
         values["project"] = env["CLAUDE_PROJECT_DIR"]
 
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    if "db" in values:
-        values["db"] = Path(str(values["db"])).expanduser()
+    values["db"] = Path(str(values["db"])).expanduser() if "db" in values else default_db_path(env)
     try:
         return Settings(**values)
     except ValidationError as exc:

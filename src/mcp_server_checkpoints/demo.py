@@ -28,9 +28,9 @@ async def _drive(db: Path) -> None:
         async def call(name: str, args: dict[str, Any]) -> dict[str, Any]:
             res = await client.call_tool(name, args)
             if res.is_error:
-                raise RuntimeError(f"{name} failed: {res.content[0].text if res.content else ''}")
+                raise RuntimeError(f"{name} failed: {' '.join(getattr(c, 'text', '') for c in res.content)}")
             assert res.structured_content is not None
-            return res.structured_content
+            return dict(res.structured_content)
 
         saved = await call("save_checkpoint", {
             "title": "JWT refresh endpoint",

@@ -55,18 +55,18 @@ def _tools(state: AppState) -> list[Tool]:
 
     search.__signature__ = bind(ckpt_tools.search_checkpoints, store, "off").__signature__  # type: ignore[attr-defined]
     search.__doc__ = ckpt_tools.search_checkpoints.__doc__
-    read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
     return [
         strict_tool(bind(ckpt_tools.save_checkpoint, store, model=CheckpointFields, name="save_checkpoint"),
                     name="save_checkpoint", title="Save a checkpoint",
-                    annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
-                                                openWorldHint=False)),
+                    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                                open_world_hint=False)),
         strict_tool(bind(search), name="search_checkpoints", title="Search checkpoints", annotations=read_only),
         strict_tool(bind(ckpt_tools.open_checkpoint, store), name="open_checkpoint", title="Open a checkpoint",
                     annotations=read_only),
         strict_tool(bind(ckpt_tools.mark_status, store), name="mark_status", title="Mark a checkpoint's status",
-                    annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
-                                                openWorldHint=False)),
+                    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                                                open_world_hint=False)),
     ]
 
 

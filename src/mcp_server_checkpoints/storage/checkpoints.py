@@ -7,7 +7,7 @@ import re
 import secrets
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,6 +47,8 @@ TEXT_FIELDS = (
 )
 HEADER_COLUMNS = "id, title, goal, project, status, progress, next_step, parent_id, lineage_id, created_at, updated_at"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+# Only ids of our own shape are repeated back in messages: anything else may be a pasted secret.
+OWN_ID = re.compile(r"^checkpoint-\d{4}-\d{2}-\d{2}-[a-z0-9-]{1,60}$")
 
 
 def open_database(path: str | Path) -> Database:
@@ -229,7 +231,7 @@ class CheckpointStore:
     # -- reading -----------------------------------------------------------------------
     @staticmethod
     def _not_found(cid: str) -> str:
-        shown = cid if ID_PATTERN.match(cid) else "(the given id)"
+        shown = cid if OWN_ID.match(cid) else "with the given id"
         return f"no checkpoint {shown}; find ids with search_checkpoints (or `ckpt list`)"
 
     def exists(self, cid: str) -> bool:
@@ -317,7 +319,7 @@ class CheckpointStore:
         query: str = "",
         *,
         project: str | None = None,
-        statuses: list[str] | None = None,
+        statuses: Sequence[str] | None = None,
         since_hours: float | None = None,
         limit: int = 5,
         all_versions: bool = False,
@@ -394,7 +396,7 @@ class CheckpointStore:
             out.append(merged)
         return out
 
-    def list(self, *, project: str | None = None, statuses: list[str] | None = None, limit: int = 20) -> list[SearchHit]:
+    def list_recent(self, *, project: str | None = None, statuses: list[str] | None = None, limit: int = 20) -> list[SearchHit]:
         return self.search("", project=project, statuses=statuses or ["any"], limit=limit, all_versions=True)
 
     # -- export / import ---------------------------------------------------------------

@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from mcp_server_checkpoints.errors import StorageError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -170,6 +172,8 @@ class Database:
                     f"the database {self.path} has schema version {current}, newer than this release knows ({known});"
                     " upgrade mcp-server-checkpoints"
                 )
+            import sqlite_utils  # only migrations need it: keep it off the server's start-up path
+
             db = sqlite_utils.Database(c)
             for m in sorted(self._migrations, key=lambda m: m.version):
                 if m.version > current:
@@ -183,8 +187,12 @@ class Database:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise _translate(exc, self.path) from None
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
         self._migrated = True
-        return max(current, known)
+        return max(int(current), known)
 
     def schema_version(self) -> int:
         row = self.conn().execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from mcp_server_checkpoints.storage.db import Migration
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # The columns FTS5 indexes, in the order bm25() weights refer to them.
 FTS_COLUMNS = ("title", "goal", "summary", "current_work", "next_step", "remaining", "decisions", "files", "tags")
 
 
 def _m1_checkpoints(db: sqlite_utils.Database) -> None:
-    db["checkpoints"].create(
+    db.table("checkpoints").create(
         {
             "id": str,
             "title": str,
@@ -53,21 +56,21 @@ def _m1_checkpoints(db: sqlite_utils.Database) -> None:
                   "tags": "[]", "payload_depth": 0},
         foreign_keys=[("parent_id", "checkpoints", "id")],
     )
-    db["checkpoints"].create_index(["project", "updated_at"])
-    db["checkpoints"].create_index(["status", "updated_at"])
-    db["checkpoints"].create_index(["lineage_id", "created_at"])
-    db["checkpoints"].create_index(["session_id", "created_at"])
-    db["checkpoints"].create_index(["parent_id"])
-    db["checkpoints"].create_index(["updated_at"])
-    db["checkpoints"].enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True,
+    db.table("checkpoints").create_index(["project", "updated_at"])
+    db.table("checkpoints").create_index(["status", "updated_at"])
+    db.table("checkpoints").create_index(["lineage_id", "created_at"])
+    db.table("checkpoints").create_index(["session_id", "created_at"])
+    db.table("checkpoints").create_index(["parent_id"])
+    db.table("checkpoints").create_index(["updated_at"])
+    db.table("checkpoints").enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True,
                                  tokenize="porter unicode61 remove_diacritics 2")
-    db["checkpoint_status"].create(
+    db.table("checkpoint_status").create(
         {"seq": int, "checkpoint_id": str, "status": str, "at": str, "note": str},
         pk="seq",
         not_null={"checkpoint_id", "status", "at"},
         foreign_keys=[("checkpoint_id", "checkpoints", "id")],
     )
-    db["checkpoint_status"].create_index(["checkpoint_id", "seq"])
+    db.table("checkpoint_status").create_index(["checkpoint_id", "seq"])
 
 
 MIGRATIONS = [

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mcp_server_checkpoints.errors import StorageError
+from mcp_server_checkpoints.storage import open_database
+from mcp_server_checkpoints.storage.db import Database, Migration
+from mcp_server_checkpoints.storage.migrations import MIGRATIONS
+
+
+def test_pragmas_for_many_processes(db_path: Path) -> None:
+    db = open_database(db_path)
+    c = db.conn()
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert c.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert c.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    db.close()
+
+
+def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
+    db = open_database(db_path)
+    assert db.migrate() == len(MIGRATIONS)
+    assert db.migrate() == len(MIGRATIONS)
+    rows = db.conn().execute("SELECT version, name FROM schema_migrations").fetchall()
+    assert [r[0] for r in rows] == [m.version for m in MIGRATIONS]
+    tables = {r[0] for r in db.conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"checkpoints", "checkpoint_status", "checkpoints_fts", "schema_migrations"} <= tables
+    db.close()
+
+
+def test_new_migration_applies_on_top(db_path: Path) -> None:
+    open_database(db_path).migrate()
+    extra = Migration(len(MIGRATIONS) + 1, "extra", lambda d: d["extra"].create({"x": int}))
+    db = Database(db_path, [*MIGRATIONS, extra])
+    db.migrate()
+    assert db.schema_version() == len(MIGRATIONS) + 1
+    db.close()
+
+
+def test_failed_migration_leaves_nothing(db_path: Path) -> None:
+    def broken(d: object) -> None:
+        raise sqlite3.OperationalError("boom")
+
+    db = Database(db_path, [*MIGRATIONS, Migration(99, "broken", broken)])
+    with pytest.raises(StorageError):
+        db.migrate()
+    fresh = sqlite3.connect(db_path)
+    assert fresh.execute("SELECT name FROM sqlite_master WHERE name='checkpoints'").fetchone() is None
+
+
+def test_newer_schema_refused_with_advice(db_path: Path) -> None:
+    db = open_database(db_path)
+    db.migrate()
+    db.conn().execute("INSERT INTO schema_migrations VALUES (999, 'future', 'x')")
+    db.close()
+    with pytest.raises(StorageError, match="upgrade"):
+        open_database(db_path).migrate()
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    p = tmp_path / "junk.db"
+    p.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="damaged or is not a SQLite file"):
+        open_database(p).conn()
+
+
+def test_write_rolls_back_on_error(db_path: Path) -> None:
+    db = open_database(db_path)
+    db.migrate()
+    with pytest.raises(RuntimeError):
+        with db.write() as c:
+            c.execute("INSERT INTO schema_migrations VALUES (500, 'x', 'y')")
+            raise RuntimeError
+    assert db.conn().execute("SELECT COUNT(*) FROM schema_migrations WHERE version=500").fetchone()[0] == 0
+    db.close()

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mcp_server_checkpoints.config import ENV_KEYS, Settings, default_db_path, load_settings
+from mcp_server_checkpoints.errors import InvalidInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_follow_xdg(tmp_path: Path) -> None:
+    s = load_settings(env={"XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert s.db == tmp_path / "mcp-server-checkpoints" / "checkpoints.db"
+    assert default_db_path({"HOME": "/h"}).name == "checkpoints.db"
+
+
+def test_precedence_cli_env_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('db = "/from/file.db"\nlog_level = "INFO"\nmax_payload_bytes = 2048\n')
+    env = {"CHECKPOINTS_CONFIG": str(cfg), "CHECKPOINTS_DB": "/from/env.db"}
+    s = load_settings(env=env)
+    assert (s.db, s.log_level, s.max_payload_bytes) == (Path("/from/env.db"), "INFO", 2048)
+    assert load_settings({"db": "/from/cli.db"}, env=env).db == Path("/from/cli.db")
+
+
+def test_claude_project_dir_is_default_project() -> None:
+    assert load_settings(env={"CLAUDE_PROJECT_DIR": "/repo", "XDG_CONFIG_HOME": "/nonexistent"}).project == "/repo"
+
+
+def test_bad_settings_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="max_payload_bytes"):
+        load_settings(env={"CHECKPOINTS_MAX_PAYLOAD_BYTES": "lots", "XDG_CONFIG_HOME": str(tmp_path)})
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        load_settings(config_file=tmp_path / "missing.toml", env={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("db = [unclosed")
+    with pytest.raises(InvalidInputError, match="cannot be read"):
+        load_settings(config_file=bad, env={})
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("colour = 'blue'")
+    with pytest.raises(InvalidInputError, match="colour"):
+        load_settings(config_file=unknown, env={})
+
+
+def test_default_toml_documents_every_setting_and_loads() -> None:
+    text = (ROOT / "configs" / "default.toml").read_text()
+    for name in Settings.model_fields:
+        assert f"# {name} =" in text or f"\n{name} =" in text, f"{name} is not documented in configs/default.toml"
+    for var in ENV_KEYS:
+        assert var in text, f"{var} is not documented in configs/default.toml"
+    Settings(**tomllib.loads(text))  # the documented defaults are valid

@@ -116,7 +116,7 @@ class SearchHit(BaseModel):
     progress: int | None
     next_step: str | None
     updated_at: str
-    age_hours: float
+    age_hours: float = Field(description="Hours since the checkpoint was saved")
     score: float
     lexical: float | None = Field(default=None, description="Lexical (bm25) component of the score, when the query had one")
     semantic: float | None = Field(default=None, description="Semantic (cosine) component of the score, when embeddings were used")

@@ -155,6 +155,13 @@ class TestSearch:
         assert {h.id for h in store.search("refresh", all_versions=True)} == {a.id}
         assert len(store.search("", all_versions=True)) == 2
 
+    def test_lineage_finished_later_is_not_open(self, store: CheckpointStore) -> None:
+        a = store.save(fields(title="Auth work"))
+        b = store.save(fields(title="Auth work", parent_id=a.id))
+        store.set_status(b.id, "completed")
+        assert store.search("auth") == []  # the work's newest state is completed
+        assert [h.id for h in store.search("auth", statuses=["any"])] == [b.id]
+
     def test_limit(self, store: CheckpointStore) -> None:
         for i in range(8):
             store.save(fields(title=f"jwt work {i}"))

@@ -71,7 +71,7 @@ def _compose(cp: Checkpoint, p: _Parts, omitted: int, emoji: bool, now: datetime
         return f"{icon} {word}" if emoji else word
 
     out: list[str] = [h("💡", "CONTEXT RECOVERED FROM CHECKPOINT"), ""]
-    out.append(f"{h('📅', 'Saved:')} {human_age(cp.updated_at, now)} ({cp.updated_at})")
+    out.append(f"{h('📅', 'Saved:')} {human_age(cp.created_at, now)} ({cp.created_at})")
     progress = f"{cp.progress}%" if cp.progress is not None else "not stated"
     out.append(f"{h('📊', 'Original progress:')} {progress}" + (f" — phase: {cp.phase}" if cp.phase else ""))
     out.append(f"Checkpoint: {cp.id} (status: {cp.status}{', project: ' + cp.project if cp.project else ''})")

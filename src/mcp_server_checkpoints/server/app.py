@@ -5,26 +5,31 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.models import CheckpointFields, SemanticState
+from mcp_server_checkpoints.errors import CheckpointsError
+from mcp_server_checkpoints.models import CheckpointFields, RecoverResult, SaveResult, SemanticState
+from mcp_server_checkpoints.recovery.lifecycle import ConversationLink
+from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
+from mcp_server_checkpoints.tools import recovery as recovery_tools
 
 log = logging.getLogger("mcp_server_checkpoints")
 
 INSTRUCTIONS = """\
 This server keeps checkpoints of your working sessions so work survives context compaction and new conversations.
-- At the start of every conversation, before anything else, call search_checkpoints with the user's first message as the query (status default: open work). If a recent in-progress or paused checkpoint matches, offer to resume it: open_checkpoint gives the full recovered summary; then continue from its next step without asking the user to re-explain.
-- Before long work may be cut off (long tasks, a large context, before compaction) and at milestones, call save_checkpoint with the goal, what is done, decisions and their reasons, the exact next step and what remains. Pass parent_id to save a later state of the same work.
-- When work ends, call mark_status: completed with the outcome, or abandoned with the reason. If the user declines to resume, mark it on-hold.
+- At the start of EVERY conversation, before anything else, call recover with the user's first message (even if it is just "Hello"). Follow its action: apply → the text is the recovered context: use it and continue from its next step without asking the user to re-explain anything; confirm → show the text and ask; if yes call recover(checkpoint_id=...), if no call mark_status(id, "on-hold"); choose → show the options and recover(checkpoint_id=...) the one picked; none → carry on.
+- Before long work may be cut off (long tasks, a large context, before compaction) and at milestones, call save_checkpoint with the goal, what is done, decisions with their reasons, the exact next step and what remains. After a recovery, saves continue the recovered checkpoint automatically; otherwise pass parent_id to save a later state of the same work.
+- When work ends, call mark_status: completed with the outcome, or abandoned with the reason.
 """
 
 
@@ -32,6 +37,7 @@ This server keeps checkpoints of your working sessions so work survives context 
 class AppState:
     settings: Settings
     store: CheckpointStore
+    link: ConversationLink = field(default_factory=ConversationLink)
 
     def semantic_state(self) -> SemanticState:
         return "off"
@@ -48,26 +54,73 @@ def open_state(settings: Settings) -> AppState:
 
 
 def _tools(state: AppState) -> list[Tool]:
-    store = state.store
+    store, project = state.store, state.settings.project
+
+    def save(fields: CheckpointFields) -> SaveResult:
+        result = ckpt_tools.save_checkpoint(store, state.link.link(fields, project))
+        state.link.saved(result)
+        return result
+
+    save.__doc__ = ckpt_tools.save_checkpoint.__doc__
 
     def search(**kwargs: object) -> object:  # the semantic state is read at call time
         return ckpt_tools.search_checkpoints(store, state.semantic_state(), **kwargs)  # type: ignore[arg-type]
 
     search.__signature__ = bind(ckpt_tools.search_checkpoints, store, "off").__signature__  # type: ignore[attr-defined]
     search.__doc__ = ckpt_tools.search_checkpoints.__doc__
+
+    def recover(**kwargs: object) -> RecoverResult:
+        result = recovery_tools.recover(store, project, **kwargs)  # type: ignore[arg-type]
+        state.link.recovered(result, kwargs.get("project") or project)  # type: ignore[arg-type]
+        return result
+
+    recover.__signature__ = bind(recovery_tools.recover, store, project).__signature__  # type: ignore[attr-defined]
+    recover.__doc__ = recovery_tools.recover.__doc__
+
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
     return [
-        strict_tool(bind(ckpt_tools.save_checkpoint, store, model=CheckpointFields, name="save_checkpoint"),
-                    name="save_checkpoint", title="Save a checkpoint",
-                    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                                open_world_hint=False)),
+        strict_tool(bind(recover), name="recover", title="Recover previous work", annotations=writes),
+        strict_tool(bind(save, model=CheckpointFields, name="save_checkpoint"), name="save_checkpoint",
+                    title="Save a checkpoint", annotations=writes),
         strict_tool(bind(search), name="search_checkpoints", title="Search checkpoints", annotations=read_only),
         strict_tool(bind(ckpt_tools.open_checkpoint, store), name="open_checkpoint", title="Open a checkpoint",
                     annotations=read_only),
         strict_tool(bind(ckpt_tools.mark_status, store), name="mark_status", title="Mark a checkpoint's status",
-                    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                                open_world_hint=False)),
+                    annotations=writes),
     ]
+
+
+def _add_resources_and_prompts(server: MCPServer, state: AppState) -> None:
+    store, project = state.store, state.settings.project
+
+    @server.resource("checkpoint://latest", name="latest-checkpoint", mime_type="text/markdown",
+                     description="The recovered summary of the most recent unfinished checkpoint (this project)")
+    def latest() -> str:
+        cp = store.latest(project=project)
+        return render_summary(cp) if cp else "No unfinished checkpoint."
+
+    @server.resource("checkpoint://{id}", name="checkpoint", mime_type="text/markdown",
+                     description="The recovered summary of one checkpoint")
+    def one(id: str) -> str:
+        try:
+            store.verify_payload(id)
+            return render_summary(store.get(id, with_payload=False))
+        except CheckpointsError as exc:
+            raise ResourceError(str(exc)) from None
+
+    @server.prompt(name="resume", title="Resume previous work",
+                   description="Find the work to resume (optionally about a topic) and present it")
+    def resume(topic: str | None = None) -> str:
+        result = recovery_tools.recover(store, project, message=f"Let's continue {topic}" if topic else "continue")
+        state.link.recovered(result, project)
+        guide = {
+            "apply": "Apply this recovered context and continue from its next step without asking me to re-explain.",
+            "confirm": "Ask me whether to continue this work; on yes call recover with its checkpoint_id.",
+            "choose": "Ask me which of these to continue; then call recover with its checkpoint_id.",
+            "none": "Nothing to resume; ask me what to work on.",
+        }[result.action]
+        return f"{result.text}\n\n{guide}"
 
 
 def build_server(settings: Settings, state: AppState | None = None) -> MCPServer:
@@ -82,7 +135,7 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
             state.close()
 
     tools = _tools(state)
-    return MCPServer(
+    server = MCPServer(
         "checkpoints",
         title="Session checkpoints",
         version=__version__,
@@ -92,3 +145,5 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         middleware=[StrictArguments(tools)],
         log_level=settings.log_level,
     )
+    _add_resources_and_prompts(server, state)
+    return server

@@ -327,7 +327,7 @@ class CheckpointStore:
     ) -> list[SearchHit]:
         """Lexical search (bm25) with filters; recency when the query is empty.
 
-        One hit per lineage (its newest version that passes the filters) unless all_versions.
+        One hit per lineage (its newest version, if that passes the status filter) unless all_versions.
         """
         now = now or utcnow()
         if statuses is None:
@@ -344,7 +344,7 @@ class CheckpointStore:
             where.append("c.project = ?")
             params.append(project)
         if since_hours is not None:
-            where.append("c.updated_at >= ?")
+            where.append("c.created_at >= ?")
             params.append(iso(now - timedelta(hours=since_hours)))
         match = fts_query(query)
         fetch = limit if all_versions else limit * 4 + 20
@@ -352,7 +352,7 @@ class CheckpointStore:
             if match is None:
                 rows = c.execute(
                     f"SELECT {HEADER_COLUMNS}, NULL AS rank FROM checkpoints c WHERE {' AND '.join(where)}"
-                    " ORDER BY c.updated_at DESC LIMIT ?", (*params, fetch),
+                    " ORDER BY c.created_at DESC LIMIT ?", (*params, fetch),
                 ).fetchall()
             else:
                 weights = ", ".join(str(w) for w in BM25_WEIGHTS)
@@ -361,13 +361,13 @@ class CheckpointStore:
                     f" bm25(checkpoints_fts, {weights}) AS rank"
                     " FROM checkpoints_fts JOIN checkpoints c ON c.rowid = checkpoints_fts.rowid"
                     f" WHERE checkpoints_fts MATCH ? AND {' AND '.join(where)}"
-                    " ORDER BY rank, c.updated_at DESC LIMIT ?", (match, *params, fetch),
+                    " ORDER BY rank, c.created_at DESC LIMIT ?", (match, *params, fetch),
                 ).fetchall()
             if not all_versions:
-                rows = self._newest_per_lineage(c, rows, where, params)
+                rows = self._newest_per_lineage(c, rows, statuses)
         hits: list[SearchHit] = []
         for r in rows[:limit]:
-            age = age_hours(r["updated_at"], now)
+            age = age_hours(r["created_at"], now)
             lexical = None if r["rank"] is None else round(-float(r["rank"]), 4)
             score = lexical if lexical is not None else round(1.0 / (1.0 + age / 24.0), 4)
             hits.append(SearchHit(
@@ -378,9 +378,9 @@ class CheckpointStore:
         return hits
 
     @staticmethod
-    def _newest_per_lineage(
-        c: sqlite3.Connection, rows: list[sqlite3.Row], where: list[str], params: list[Any]
-    ) -> list[Any]:
+    def _newest_per_lineage(c: sqlite3.Connection, rows: list[sqlite3.Row], statuses: Sequence[str]) -> list[Any]:
+        """Each matched lineage is represented by its newest version; a lineage whose newest version
+        fails the status filter (e.g. the work was completed later) is left out."""
         out: list[Any] = []
         seen: set[str] = set()
         for r in rows:
@@ -388,10 +388,12 @@ class CheckpointStore:
                 continue
             seen.add(r["lineage_id"])
             newest = c.execute(
-                f"SELECT {HEADER_COLUMNS} FROM checkpoints c WHERE c.lineage_id = ? AND {' AND '.join(where)}"
-                " ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1", (r["lineage_id"], *params),
+                f"SELECT {HEADER_COLUMNS} FROM checkpoints c WHERE c.lineage_id = ?"
+                " ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1", (r["lineage_id"],),
             ).fetchone()
-            merged = dict(newest) if newest is not None else dict(r)
+            if newest is None or newest["status"] not in statuses:
+                continue
+            merged = dict(newest)
             merged["rank"] = r["rank"]
             out.append(merged)
         return out

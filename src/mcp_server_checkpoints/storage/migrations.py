@@ -56,12 +56,12 @@ def _m1_checkpoints(db: sqlite_utils.Database) -> None:
                   "tags": "[]", "payload_depth": 0},
         foreign_keys=[("parent_id", "checkpoints", "id")],
     )
-    db.table("checkpoints").create_index(["project", "updated_at"])
-    db.table("checkpoints").create_index(["status", "updated_at"])
+    db.table("checkpoints").create_index(["project", "created_at"])
+    db.table("checkpoints").create_index(["status", "created_at"])
     db.table("checkpoints").create_index(["lineage_id", "created_at"])
     db.table("checkpoints").create_index(["session_id", "created_at"])
     db.table("checkpoints").create_index(["parent_id"])
-    db.table("checkpoints").create_index(["updated_at"])
+    db.table("checkpoints").create_index(["created_at"])
     db.table("checkpoints").enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True,
                                  tokenize="porter unicode61 remove_diacritics 2")
     db.table("checkpoint_status").create(

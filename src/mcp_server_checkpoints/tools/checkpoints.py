@@ -64,7 +64,7 @@ def search_checkpoints(
         list[StatusFilter] | None,
         Field(max_length=7, description='Statuses to include, or ["any"]; default the open ones: in-progress, paused, on-hold, resumed'),
     ] = None,
-    since_hours: Annotated[float | None, Field(gt=0, le=24 * 365 * 20, description="Only checkpoints updated in the last N hours")] = None,
+    since_hours: Annotated[float | None, Field(gt=0, le=24 * 365 * 20, description="Only checkpoints saved in the last N hours")] = None,
     limit: Annotated[int, Field(ge=1, le=50, description="How many results (default 5)")] = 5,
     all_versions: Annotated[bool, Field(description="Every version of a lineage instead of its newest only")] = False,
 ) -> SearchResult:
@@ -97,7 +97,7 @@ def open_checkpoint(
     data = {f: getattr(cp, f) for f in fields}
     return OpenResult(
         id=cp.id, title=cp.title, project=cp.project, status=cp.status, created_at=cp.created_at,
-        updated_at=cp.updated_at, age_hours=age_hours(cp.updated_at, utcnow()), parent_id=cp.parent_id,
+        updated_at=cp.updated_at, age_hours=age_hours(cp.created_at, utcnow()), parent_id=cp.parent_id,
         session_id=cp.session_id, history=cp.history, summary_markdown=render_summary(cp),
         integrity=Integrity(verified=verified, sha256=digest), **data,
     )

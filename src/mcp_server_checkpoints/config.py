@@ -8,12 +8,13 @@ Precedence, highest first: CLI flags → environment (`CHECKPOINTS_*`) → the T
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_checkpoints.errors import InvalidInputError
 
@@ -43,6 +44,17 @@ class Settings(BaseModel):
     max_payload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     diff_chain_max: int = Field(default=8, ge=1, le=64)
     log_level: LogLevel = "WARNING"
+    redact_patterns: list[str] = Field(default_factory=list, max_length=200)
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for i, pattern in enumerate(value, 1):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {i} is not a valid regular expression ({exc})") from None
+        return value
 
 
 # Environment variable → setting name.

@@ -105,6 +105,7 @@ class SaveResult(BaseModel):
     parent_id: str | None
     stored_bytes: int = Field(description="Bytes the payload takes in the database (compressed)")
     raw_bytes: int = Field(description="Bytes of the payload before compression")
+    redactions: int = Field(default=0, description="Secrets replaced by [REDACTED:kind] before storing")
 
 
 class SearchHit(BaseModel):
@@ -167,6 +168,7 @@ class Checkpoint(BaseModel):
     agent_id: str | None = None
     created_at: str
     updated_at: str
+    redactions: int = 0
     history: list[StatusChange] = []
     payload: Payload | None = None
 

@@ -23,8 +23,9 @@ def test_pragmas_for_many_processes(db_path: Path) -> None:
 
 def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
     db = open_database(db_path)
-    assert db.migrate() == len(MIGRATIONS)
-    assert db.migrate() == len(MIGRATIONS)
+    latest = max(m.version for m in MIGRATIONS)
+    assert db.migrate() == latest
+    assert db.migrate() == latest
     rows = db.conn().execute("SELECT version, name FROM schema_migrations").fetchall()
     assert [r[0] for r in rows] == [m.version for m in MIGRATIONS]
     tables = {r[0] for r in db.conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -34,10 +35,11 @@ def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
 
 def test_new_migration_applies_on_top(db_path: Path) -> None:
     open_database(db_path).migrate()
-    extra = Migration(len(MIGRATIONS) + 1, "extra", lambda d: d["extra"].create({"x": int}))
+    latest = max(m.version for m in MIGRATIONS)
+    extra = Migration(latest + 1, "extra", lambda d: d.table("extra").create({"x": int}))
     db = Database(db_path, [*MIGRATIONS, extra])
     db.migrate()
-    assert db.schema_version() == len(MIGRATIONS) + 1
+    assert db.schema_version() == latest + 1
     db.close()
 
 

@@ -45,7 +45,8 @@ async def test_tools_listed_with_schemas_and_annotations(client: Client) -> None
 
 async def test_save_search_open_mark(client: Client) -> None:
     saved = await ok(client, "save_checkpoint", FULL)
-    assert set(saved) == {"id", "project", "status", "created_at", "parent_id", "stored_bytes", "raw_bytes"}
+    assert set(saved) == {"id", "project", "status", "created_at", "parent_id", "stored_bytes", "raw_bytes",
+                          "redactions"}
     assert saved["status"] == "paused" and saved["project"] == "api"
 
     found = await ok(client, "search_checkpoints", {"query": "refresh endpoint"})

@@ -20,6 +20,7 @@ from mcp_server_checkpoints.recovery.lifecycle import ConversationLink
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 from mcp_server_checkpoints.tools import recovery as recovery_tools
 
@@ -49,7 +50,7 @@ class AppState:
 def open_state(settings: Settings) -> AppState:
     db = open_database(settings.db)
     store = CheckpointStore(db, default_project=settings.project, max_payload_bytes=settings.max_payload_bytes,
-                            diff_chain_max=settings.diff_chain_max)
+                            diff_chain_max=settings.diff_chain_max, redactor=Redactor.build(settings.redact_patterns))
     return AppState(settings=settings, store=store)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mcp_server_checkpoints.errors import (
     ContextIntegrityError,
@@ -24,8 +24,11 @@ from mcp_server_checkpoints.errors import (
 from mcp_server_checkpoints.models import (
     OPEN_STATUSES,
     STATUSES,
+    Approach,
     Checkpoint,
     CheckpointFields,
+    Decision,
+    FileChange,
     Payload,
     SaveResult,
     SearchHit,
@@ -36,6 +39,7 @@ from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
 from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
 from mcp_server_checkpoints.storage.migrations import MIGRATIONS
+from mcp_server_checkpoints.storage.redact import Redactor
 
 JSON_LIST_FIELDS = (
     "completed", "files", "decisions", "remaining", "blockers", "user_input_needed",
@@ -96,6 +100,11 @@ def check_text(value: Any, what: str = "") -> None:
         )
 
 
+_NESTED: dict[str, type[BaseModel]] = {
+    "files": FileChange, "decisions": Decision, "approaches": Approach, "history": StatusChange,
+}
+
+
 @dataclass
 class VerifyReport:
     integrity_check: list[str] = field(default_factory=list)
@@ -125,22 +134,41 @@ class CheckpointStore:
         default_project: str | None = None,
         max_payload_bytes: int = 16 * 1024 * 1024,
         diff_chain_max: int = 8,
+        redactor: Redactor | None = None,
     ) -> None:
         self.db = db
+        self.redactor = redactor or Redactor.build()
         self.default_project = default_project
         self.max_payload_bytes = max_payload_bytes
         self.diff_chain_max = diff_chain_max
 
     # -- writing -----------------------------------------------------------------------
+    def _redacted(self, model: CheckpointFields | Checkpoint) -> tuple[Any, int]:
+        """The same model with every secret in its text and payload replaced; and how many there were."""
+        data = model.model_dump(exclude={"payload"})
+        clean, n = self.redactor.redact_value(data)
+        payload = None
+        if model.payload is not None:
+            pdata, m = self.redactor.redact_value(model.payload.model_dump())
+            payload, n = Payload.model_construct(**pdata), n + m
+        # model_construct: the input was validated already, and a marker may be longer than the secret it replaced.
+        for key, cls in _NESTED.items():
+            if key in clean:
+                clean[key] = [cls.model_construct(**item) for item in clean[key] or []]
+        return type(model).model_construct(**clean, payload=payload), n
+
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
         now = now or utcnow()
         check_text(fields.model_dump())
+        self._payload_bytes(fields.payload)  # the size limit applies to what the caller sent
+        fields, redactions = self._redacted(fields)
         payload_plain = self._payload_bytes(fields.payload)
         ts = iso(now)
         cid = new_id(fields.title, now)
         project = fields.project if fields.project is not None else self.default_project
         with self.db.write() as c:
-            row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts)
+            row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts,
+                            redactions=redactions)
             stored = self._insert(c, row, payload_plain)
             c.execute(
                 "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
@@ -148,7 +176,7 @@ class CheckpointStore:
             )
         return SaveResult(
             id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
-            stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0,
+            stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions,
         )
 
     def _payload_bytes(self, payload: Payload | None) -> bytes | None:
@@ -167,7 +195,7 @@ class CheckpointStore:
 
     @staticmethod
     def _row(fields: CheckpointFields | Checkpoint, **extra: Any) -> dict[str, Any]:
-        data = fields.model_dump(exclude={"payload", "history", "id", "status", "created_at", "updated_at"})
+        data = fields.model_dump(exclude={"payload", "history", "id", "status", "created_at", "updated_at", "redactions"})
         row: dict[str, Any] = {k: data.get(k) for k in TEXT_FIELDS}
         row["progress"] = data.get("progress")
         for k in JSON_LIST_FIELDS:
@@ -217,6 +245,7 @@ class CheckpointStore:
             raise InvalidInputError(f"unknown status; use one of: {', '.join(STATUSES)}")
         if note is not None:
             check_text(note, "note")
+            note, n = self.redactor.redact(note)
         ts = iso(now or utcnow())
         with self.db.write() as c:
             if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cid,)).fetchone() is None:
@@ -304,7 +333,7 @@ class CheckpointStore:
     def _checkpoint(row: sqlite3.Row, history: list[StatusChange], payload: Payload | None) -> Checkpoint:
         data: dict[str, Any] = {k: row[k] for k in TEXT_FIELDS}
         data.update(id=row["id"], status=row["status"], progress=row["progress"],
-                    created_at=row["created_at"], updated_at=row["updated_at"])
+                    created_at=row["created_at"], updated_at=row["updated_at"], redactions=row["redactions"])
         for k in JSON_LIST_FIELDS:
             data[k] = json.loads(row[k] or "[]")
         return Checkpoint(**data, history=history, payload=payload)
@@ -436,6 +465,8 @@ class CheckpointStore:
                 check_text(cp.model_dump(), cp.id)
                 if not ID_PATTERN.match(cp.id):
                     raise InvalidInputError("id must be 1–200 letters, digits, '.', '_', ':' or '-'")
+                clean, n = self._redacted(cp)
+                cp = clean.model_copy(update={"redactions": cp.redactions + n})
                 for ts in (cp.created_at, cp.updated_at, *(h.at for h in cp.history)):
                     parse_iso(ts)
                 prepared.append((cp, self._payload_bytes(cp.payload)))
@@ -457,7 +488,8 @@ class CheckpointStore:
                     continue
                 created = iso(parse_iso(cp.created_at))
                 updated = iso(parse_iso(cp.updated_at))
-                row = self._row(cp, cid=cp.id, status=cp.status, created_at=created, updated_at=updated)
+                row = self._row(cp, cid=cp.id, status=cp.status, created_at=created, updated_at=updated,
+                                redactions=cp.redactions)
                 self._insert(c, row, plain)
                 history = cp.history or [StatusChange(status=cp.status, at=created)]
                 c.executemany(

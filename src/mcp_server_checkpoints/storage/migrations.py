@@ -73,6 +73,12 @@ def _m1_checkpoints(db: sqlite_utils.Database) -> None:
     db.table("checkpoint_status").create_index(["checkpoint_id", "seq"])
 
 
+def _m4_redactions(db: sqlite_utils.Database) -> None:
+    db.table("checkpoints").add_column("redactions", int, not_null_default=0)
+
+
+# Versions 2 and 3 belong to the embeddings and knowledge-graph migrations.
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
+    Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
 ]

@@ -1,0 +1,76 @@
+"""Secrets are redacted before anything is written: from tools, hooks and imports alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_server_checkpoints.config import Settings
+from mcp_server_checkpoints.models import Checkpoint
+from mcp_server_checkpoints.server import build_server, open_state
+from mcp_server_checkpoints.storage.redact import Redactor
+from tests.storage.secret_corpus import HARMLESS, SECRETS
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(("what", "text", "secret"), SECRETS, ids=[s[0] for s in SECRETS])
+def test_each_secret_is_redacted(what: str, text: str, secret: str) -> None:
+    out, n = Redactor.build().redact(text)
+    assert secret not in out and n >= 1 and "[REDACTED:" in out
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_lookalikes_are_left_alone(text: str) -> None:
+    assert Redactor.build().redact(text) == (text, 0)
+
+
+def test_custom_patterns() -> None:
+    r = Redactor.build([r"ACME-\d{6}"])
+    assert r.redact("badge ACME-123456 ok") == ("badge [REDACTED:custom-1] ok", 1)
+    with pytest.raises(ValueError, match="pattern 1"):
+        Redactor.build(["("])
+
+
+async def test_nothing_secret_reaches_the_database_file_or_wal(tmp_path: Path) -> None:
+    db = tmp_path / "secrets.db"
+    state = open_state(Settings(db=db))
+    everything = "\n".join(t for _, t, _ in SECRETS)
+    harmless = "\n".join(HARMLESS)
+    async with Client(build_server(state.settings, state)) as c:
+        res = await c.call_tool("save_checkpoint", {
+            "title": "Deploy with AKIAIOSFODNN7EXAMPLQ", "goal": everything, "current_work": everything,
+            "completed": [t for _, t, _ in SECRETS], "decisions": [{"decision": everything, "reasoning": harmless}],
+            "files": [{"path": ".env", "change": "DB_PASSWORD=hunter2-correct-horse"}], "summary": everything,
+            "payload": {"transcript": everything + "\n" + harmless, "tool_history": [{"cmd": t} for _, t, _ in SECRETS],
+                        "project_state": {"env": {"DATABASE_URL": "postgres://admin:S3cr3tPa55@db:5432/app"}}}})
+        assert not res.is_error and res.structured_content
+        cid = res.structured_content["id"]
+        assert res.structured_content["redactions"] >= len(SECRETS) * 6
+        note = await c.call_tool("mark_status", {"id": cid, "status": "paused", "note": "rotated ghp_1234567890abcdefghijklmnopqrstuvwxYZ"})
+        assert not note.is_error
+        # While the server holds the database open, the WAL still has the pages: read both files raw.
+        raw = db.read_bytes() + (Path(f"{db}-wal").read_bytes() if Path(f"{db}-wal").exists() else b"")
+        for what, _, secret in SECRETS:
+            assert secret.encode() not in raw, f"{what} reached the database file"
+        cp = state.store.get(cid)
+        assert cp.payload is not None and cp.payload.transcript is not None
+        for what, _, secret in SECRETS:
+            assert secret not in cp.model_dump_json(), f"{what} survived in the stored checkpoint"
+        for text in HARMLESS:
+            assert text in cp.payload.transcript
+        assert cp.redactions == res.structured_content["redactions"]
+
+
+def test_import_redacts_and_is_idempotent(tmp_path: Path) -> None:
+    state = open_state(Settings(db=tmp_path / "i.db"))
+    leaked = Checkpoint(id="c-1", title="t", goal="DB_PASSWORD=hunter2-correct-horse", status="paused",
+                        created_at="2026-01-01T00:00:00Z", updated_at="2026-01-01T00:00:00Z")
+    assert state.store.import_checkpoints([leaked]).imported == 1
+    stored = state.store.get("c-1")
+    assert "hunter2" not in stored.goal and stored.redactions == 1
+    other = open_state(Settings(db=tmp_path / "j.db"))
+    other.store.import_checkpoints([stored])
+    assert other.store.get("c-1").model_dump() == stored.model_dump()  # redacted text is not redacted again

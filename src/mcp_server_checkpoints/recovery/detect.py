@@ -66,8 +66,34 @@ class Detection:
         return bool(topic_words(self.topic))
 
 
+# The headings and stock sentences of a Claude Code compaction summary say nothing about the work.
+SUMMARY_WORDS = frozenset(
+    """session being continued ran out summarized below summary analysis primary request intent key technical concepts
+    files code sections errors fixes problem solving all user messages pending current optional next step""".split()
+)
+
+
+def key_terms(text: str, limit: int = 32) -> list[str]:
+    """At most `limit` distinct topic words, for a long text its most distinctive ones.
+
+    A pasted summary is thousands of words; its first few are stock phrases. Longer words are
+    rarer and say more, so the longest distinct words are kept (in the order they first appear).
+    """
+    words = list(dict.fromkeys(w for w in topic_words(text) if w not in _COMMON))
+    if len(words) <= limit:
+        return words
+    keep = set(sorted(words, key=lambda w: (-len(w), words.index(w)))[:limit])
+    return [w for w in words if w in keep]
+
+
+_COMMON = frozenset("the and for with that this from have has was were are will would should could into".split())
+
+
 def topic_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[\w][\w.+#/-]*", text.lower()) if w not in RESUME_WORDS and len(w) > 1]
+    """The words of a message that can say what the work is (file names like auth.js kept whole)."""
+    words = (w.strip(".-/+#") for w in re.findall(r"[\w][\w.+#/-]*", text.lower()))
+    return [w for w in words
+            if len(w) > 1 and not w.isdigit() and w not in RESUME_WORDS and w not in SUMMARY_WORDS]
 
 
 def _labelled(message: str) -> dict[str, str]:

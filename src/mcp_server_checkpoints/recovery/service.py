@@ -9,7 +9,7 @@ from datetime import datetime
 from mcp_server_checkpoints.errors import NotFoundError
 from mcp_server_checkpoints.models import OPEN_STATUSES, Candidate, Checkpoint, RecoverResult, SearchHit
 from mcp_server_checkpoints.recovery import confidence, templates
-from mcp_server_checkpoints.recovery.detect import Detection, detect, topic_words
+from mcp_server_checkpoints.recovery.detect import Detection, detect, key_terms, topic_words
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.storage import CheckpointStore
 from mcp_server_checkpoints.storage.checkpoints import age_hours
@@ -40,11 +40,32 @@ def _words(value: object) -> set[str]:
     return {_stem(w) for w in re.findall(r"\w+", text.lower())}
 
 
+LONG_TOPIC = 12  # words; a pasted summary, not a request
+
+
 def topic_match(topic: str, cp: Checkpoint) -> float:
-    """How much of the topic the checkpoint covers, in [0, 1], words in its title and goal counting most."""
-    terms = [t for t in dict.fromkeys(_stem(w) for w in topic_words(topic) if w not in STOPWORDS)][:32]
-    if not terms:
+    """How well the checkpoint matches the topic, in [0, 1].
+
+    A short request is matched by how much of it the checkpoint covers (title and goal counting
+    most). A long pasted text (a continuation or compaction summary) mentions far more than any
+    checkpoint's headline, so it is also matched the other way round — how much of the checkpoint's
+    title, goal and next step the text contains — and the two are averaged (the average, not the
+    better one, so that two checkpoints the text fits equally well stay close: ambiguous).
+    """
+    all_terms = [t for t in dict.fromkeys(_stem(w) for w in topic_words(topic) if w not in STOPWORDS)]
+    if not all_terms:
         return 0.0
+    forward = _coverage(list(dict.fromkeys(_stem(w) for w in key_terms(topic))), cp)
+    if len(all_terms) < LONG_TOPIC:
+        return forward
+    message = set(all_terms)
+    headline = [t for t in dict.fromkeys(
+        _stem(w) for f in (cp.title, cp.goal, cp.next_step or "") for w in topic_words(f) if w not in STOPWORDS)]
+    reverse = sum(1 for t in headline if t in message) / len(headline) if headline else 0.0
+    return round((forward + reverse) / 2, 3)
+
+
+def _coverage(terms: list[str], cp: Checkpoint) -> float:
     data = cp.model_dump(exclude={"payload", "history"})
     groups = [(1.0, set().union(*(_words(data.get(f) or "") for f in _STRONG_FIELDS))),
               (0.75, set().union(*(_words(data.get(f) or "") for f in _MEDIUM_FIELDS))),
@@ -59,7 +80,8 @@ def is_trivial(cp: Checkpoint) -> bool:
     """Finished or empty work is not presented (the specification's "trivial/completed work")."""
     if cp.progress is not None and cp.progress >= 100:
         return True
-    return not (cp.next_step or cp.remaining or cp.current_work or cp.completed or cp.resume_instructions)
+    return not (cp.next_step or cp.remaining or cp.current_work or cp.completed or cp.resume_instructions
+                or cp.summary)
 
 
 @dataclass
@@ -80,7 +102,7 @@ def _load(store: CheckpointStore, hits: list[SearchHit]) -> list[Checkpoint]:
 
 
 def _search_topic(store: CheckpointStore, det: Detection, project: str | None, now: datetime) -> list[_Scored]:
-    query = " ".join(topic_words(det.topic))
+    query = " ".join(key_terms(det.topic))
     hits = store.search(query, project=project, statuses=list(OPEN_STATUSES), limit=MAX_CANDIDATES * 2, now=now)
     scored = [_Scored(cp, age_hours(cp.created_at, now), topic_match(det.topic, cp)) for cp in _load(store, hits)]
     scored.sort(key=lambda s: (-s.score, s.age))

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "stats": "counts, sizes and compression of the database",
     "verify": "check the database file and every payload checksum",
     "demo": "drive the real server through the real MCP client on a throw-away database",
+    "hook": "Claude Code hooks: pre-compact (save from the transcript) and session-start (recover), JSON on stdin",
 }
 
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd[name].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                                help="progress bar on stderr (default: when stderr is a terminal)")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
+    cmd["hook"].add_argument("event", choices=["pre-compact", "session-start"])
     return parser
 
 
@@ -251,6 +253,15 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_hook(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.integrations.hooks import run
+
+    out = run(args.event, sys.stdin.read() if not sys.stdin.isatty() else "", settings)
+    if out:
+        print(out)
+    return 0  # always: a failing hook would block compaction or the session start
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_server_checkpoints.demo import run_demo
 
@@ -260,10 +271,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
+    "hook": cmd_hook,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "hook" in argv:
+        # Exit 2 from a PreCompact hook blocks compaction: a hook exits 0 whatever went wrong.
+        try:
+            return _main(argv)
+        except SystemExit:
+            return 0
+    return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -273,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
     except InvalidInputError as exc:
         print(f"ckpt: {exc}", file=sys.stderr)
-        return 2
+        return 0 if args.command == "hook" else 2
     # Logs go to stderr: stdout belongs to the MCP protocol when serving over stdio.
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

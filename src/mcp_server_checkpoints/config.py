@@ -28,6 +28,12 @@ def default_db_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / APP_DIR / "checkpoints.db"
 
 
+def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP_DIR
+
+
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -45,6 +51,7 @@ class Settings(BaseModel):
     diff_chain_max: int = Field(default=8, ge=1, le=64)
     log_level: LogLevel = "WARNING"
     redact_patterns: list[str] = Field(default_factory=list, max_length=200)
+    hook_log: Path = Field(default_factory=lambda: default_state_dir() / "hooks.log")
 
     @field_validator("redact_patterns")
     @classmethod
@@ -64,6 +71,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
     "CHECKPOINTS_DIFF_CHAIN_MAX": "diff_chain_max",
     "CHECKPOINTS_LOG_LEVEL": "log_level",
+    "CHECKPOINTS_HOOK_LOG": "hook_log",
 }
 
 
@@ -97,6 +105,8 @@ def load_settings(
 
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values["db"] = Path(str(values["db"])).expanduser() if "db" in values else default_db_path(env)
+    values["hook_log"] = (Path(str(values["hook_log"])).expanduser() if "hook_log" in values
+                          else default_state_dir(env) / "hooks.log")
     try:
         return Settings(**values)
     except ValidationError as exc:

@@ -187,3 +187,42 @@ async def test_project_scoping(tmp_path: Path) -> None:
     async with Client(build_server(state.settings, state)) as c:
         assert (await recover(c, message="Hello"))["action"] == "none"
         assert (await recover(c, message="Hello", project="/repo/b"))["action"] == "confirm"
+
+
+SUMMARY = """This session is being continued from a previous conversation that ran out of context. The conversation is
+summarized below:
+Analysis:
+Let me go through the conversation chronologically.
+
+Summary:
+1. Primary Request and Intent:
+   The user asked to add rate limiting to the public GraphQL gateway using a Redis token bucket, per API key.
+2. Key Technical Concepts:
+   - Token bucket algorithm, Redis Lua scripts, GraphQL middleware
+3. Files and Code Sections:
+   - gateway/ratelimit.lua: the atomic bucket refill script
+   - gateway/middleware.ts: calls the script before resolving
+4. Pending Tasks:
+   - Return Retry-After headers
+5. Current Work:
+   Writing integration tests for burst traffic.
+6. Optional Next Step:
+   Add the Retry-After header to 429 responses."""
+
+
+async def test_pasted_compaction_summary_applies_its_checkpoint(state: AppState, rclient: Client) -> None:
+    mine = put(state, 1, title="GraphQL gateway rate limiting", goal="Rate limit the public GraphQL gateway per API key",
+               summary=SUMMARY)  # summary only: still real work, not trivial
+    put(state, 2, **JWT)
+    put(state, 3, **MIGRATION)
+    r = await recover(rclient, message=SUMMARY)
+    assert r["action"] == "apply" and r["candidates"][0]["id"] == mine
+
+
+async def test_pasted_summary_fitting_two_checkpoints_equally_asks(state: AppState, rclient: Client) -> None:
+    a = put(state, 1, title="Gateway rate limiting for GraphQL", goal="Redis token bucket rate limiting per API key",
+            next_step="Add Retry-After header")
+    b = put(state, 2, title="Gateway rate limiting for REST", goal="Redis token bucket rate limiting per API key",
+            next_step="Add Retry-After header")
+    r = await recover(rclient, message=SUMMARY)
+    assert r["action"] == "choose" and {c["id"] for c in r["candidates"][:2]} == {a, b}

@@ -66,7 +66,7 @@ def test_lineage_and_differential_payload(store: CheckpointStore) -> None:
     assert store.get(b.id).payload.transcript.endswith("one more line\n")  # type: ignore[union-attr]
     row = store.db.conn().execute("SELECT lineage_id, payload_codec, payload_depth FROM checkpoints WHERE id=?",
                                   (b.id,)).fetchone()
-    assert tuple(row) == (a.id, "zstd-dict", 1)
+    assert tuple(row) == (a.id, "zstd-prefix", 1)
 
 
 def test_diff_chain_is_bounded(db_path: object) -> None:

@@ -37,3 +37,36 @@ def test_tampered_blob_names_checkpoint() -> None:
 
 def test_canonical_json_is_stable() -> None:
     assert codec.dumps({"b": 1, "a": "é"}) == codec.dumps({"a": "é", "b": 1}) == '{"a":"é","b":1}'.encode()
+
+
+def test_shared_prefix() -> None:
+    assert codec.shared_prefix(b"", b"abc") == 0
+    assert codec.shared_prefix(b"abcdef", b"abcxyz") == 3
+    assert codec.shared_prefix(b"abc", b"abcdef") == 3
+    big = bytes(range(256)) * 40_000
+    assert codec.shared_prefix(big, big[:5_000_001] + b"!") == 5_000_001
+
+
+def test_prefix_diff_of_a_growing_transcript_is_tiny() -> None:
+    import os
+
+    base = codec.payload_bytes({"transcript": os.urandom(200_000).hex(), "project_state": {"lines": 1}})
+    grown = codec.payload_bytes({"transcript": os.urandom(200_000).hex()[:0] + base.decode()[15:-23] + "more",
+                                 "project_state": {"lines": 2}})
+    enc = codec.encode(grown, base)
+    assert enc.codec == codec.CODEC_DIFF and len(enc.blob) < 200
+    assert codec.decode(enc.blob, codec=enc.codec, expected_sha256=enc.sha256, raw_bytes=enc.raw_bytes, base=base,
+                        label="c") == grown
+
+
+def test_damaged_prefix_length_is_an_integrity_error() -> None:
+    base = b"x" * 10_000
+    enc = codec.encode(base + b"tail", base)
+    bad = (10**9).to_bytes(8, "big") + enc.blob[8:]
+    with pytest.raises(ContextIntegrityError, match="c9"):
+        codec.decode(bad, codec=enc.codec, expected_sha256=enc.sha256, raw_bytes=enc.raw_bytes, base=base, label="c9")
+
+
+def test_transcript_comes_first_in_payload_bytes() -> None:
+    assert codec.payload_bytes({"project_state": {"b": 1, "a": 2}, "transcript": "t"}) == \
+        b'{"transcript":"t","project_state":{"a":2,"b":1}}'

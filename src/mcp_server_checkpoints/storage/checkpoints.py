@@ -92,6 +92,17 @@ def _find_bad_text(value: Any, path: str) -> str | None:
     return None
 
 
+def _text_size(value: Any) -> int:
+    """A cheap lower bound of a JSON value's serialised size: the characters of its strings."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _text_size(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_text_size(v) for v in value)
+    return 0
+
+
 def check_text(value: Any, what: str = "") -> None:
     bad = _find_bad_text(value, what)
     if bad is not None:
@@ -160,7 +171,8 @@ class CheckpointStore:
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
         now = now or utcnow()
         check_text(fields.model_dump())
-        self._payload_bytes(fields.payload)  # the size limit applies to what the caller sent
+        if fields.payload is not None:
+            self._check_size(_text_size(fields.payload.model_dump()))  # before the work of redacting it
         fields, redactions = self._redacted(fields)
         payload_plain = self._payload_bytes(fields.payload)
         ts = iso(now)
@@ -185,13 +197,16 @@ class CheckpointStore:
         data = payload.model_dump(exclude_none=True)
         if not data:
             return None
-        plain = codec.dumps(data)
-        if len(plain) > self.max_payload_bytes:
+        plain = codec.payload_bytes(data)
+        self._check_size(len(plain))
+        return plain
+
+    def _check_size(self, size: int) -> None:
+        if size > self.max_payload_bytes:
             raise PayloadTooLargeError(
-                f"payload is {len(plain):,} bytes, above the limit of {self.max_payload_bytes:,};"
+                f"payload is {size:,} bytes, above the limit of {self.max_payload_bytes:,};"
                 " send a shorter transcript or raise max_payload_bytes"
             )
-        return plain
 
     @staticmethod
     def _row(fields: CheckpointFields | Checkpoint, **extra: Any) -> dict[str, Any]:
@@ -227,8 +242,8 @@ class CheckpointStore:
         stored = 0
         if payload_plain is not None:
             enc = codec.encode(payload_plain, base)
-            if base is not None and len(enc.blob) >= len(codec.encode(payload_plain).blob):
-                enc, depth = codec.encode(payload_plain), 0  # the parent did not help: keep a full copy
+            if enc.codec == codec.CODEC_FULL:
+                depth = 0  # nothing shared with the parent: a full copy starts a new chain
             row.update(payload_codec=enc.codec, payload_blob=enc.blob, payload_sha256=enc.sha256,
                        payload_raw_bytes=enc.raw_bytes, payload_depth=depth)
             stored = len(enc.blob)
@@ -337,6 +352,15 @@ class CheckpointStore:
         for k in JSON_LIST_FIELDS:
             data[k] = json.loads(row[k] or "[]")
         return Checkpoint(**data, history=history, payload=payload)
+
+    def latest_in_session(self, session_id: str) -> Checkpoint | None:
+        """The newest checkpoint saved in one client session (any status)."""
+        with self.db.errors():
+            row = self.db.conn().execute(
+                "SELECT id FROM checkpoints WHERE session_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
+        return self.get(row[0], with_payload=False) if row else None
 
     def latest(self, *, project: str | None = None, statuses: Iterable[str] = OPEN_STATUSES) -> Checkpoint | None:
         hits = self.search("", project=project, statuses=list(statuses), limit=1)

@@ -158,6 +158,17 @@ class Database:
         """Apply pending migrations in one IMMEDIATE transaction; safe to call twice or from two processes."""
         c = self._local.conn if getattr(self._local, "conn", None) else self._connect()
         self._local.conn = c
+        known = max((m.version for m in self._migrations), default=0)
+        try:
+            # The common case, every process start: already up to date. Checked without a write lock.
+            row = c.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            if row is not None and row[0] == known:
+                self._migrated = True
+                return known
+        except sqlite3.OperationalError:
+            pass  # no version table yet: a new database
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
         try:
             c.execute("BEGIN IMMEDIATE")
             c.execute(
@@ -165,7 +176,6 @@ class Database:
                 " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
             current = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
-            known = max((m.version for m in self._migrations), default=0)
             if current > known:
                 c.execute("ROLLBACK")
                 raise StorageError(

@@ -16,6 +16,7 @@ from typing import IO, Any
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings, load_settings
 from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
+from mcp_server_checkpoints.integrations.clients import AGENT_FILES, CLIENTS, DEFAULT_NAME
 from mcp_server_checkpoints.models import COMPONENTS, STATUSES, Checkpoint
 from mcp_server_checkpoints.progress import Progress
 
@@ -30,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "stats": "counts, sizes and compression of the database",
     "verify": "check the database file and every payload checksum",
     "demo": "drive the real server through the real MCP client on a throw-away database",
+    "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
+    "uninstall": "remove exactly what `ckpt setup` added to the clients' configurations",
+    "init": "add a short checkpoint section to a project's CLAUDE.md or AGENTS.md",
 }
 
 
@@ -82,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
         cmd[name].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                                help="progress bar on stderr (default: when stderr is a terminal)")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
+    for name in ("setup", "uninstall"):
+        cmd[name].add_argument("--client", action="append", choices=[*CLIENTS, "all"], default=None,
+                               help="a client (repeatable) or all (default: every client installed here)")
+        cmd[name].add_argument("--name", default=DEFAULT_NAME, help=f"server entry name (default {DEFAULT_NAME})")
+        cmd[name].add_argument("--dry-run", action="store_true", help="show the changes as diffs, write nothing")
+    cmd["init"].add_argument("--dir", default=".", metavar="PATH", help="project directory (default: here)")
+    cmd["init"].add_argument("--file", choices=AGENT_FILES, default=None,
+                             help="default: CLAUDE.md if it exists, else AGENTS.md if it exists, else CLAUDE.md")
+    cmd["init"].add_argument("--dry-run", action="store_true", help="show the change as a diff, write nothing")
     return parser
 
 
@@ -257,9 +270,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(keep=args.keep)
 
 
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.integrations import commands
+
+    return commands.setup_or_uninstall(args, settings)
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.integrations import commands
+
+    return commands.init(args)
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
+    "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,
 }
 
 

@@ -1,0 +1,183 @@
+"""Reading and writing other programs' configuration files without damaging them.
+
+Parse, change only our keys, keep the file's indentation and line endings, write a backup before
+the first change, and replace the file atomically (temp file + rename) so a crash or a client
+reading at the same moment never sees half a file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.toml_document import TOMLDocument
+
+from mcp_server_checkpoints.errors import CheckpointsError
+
+
+class ConfigFileError(CheckpointsError):
+    """A client's configuration file cannot be changed safely (malformed, unreadable, or a clash)."""
+
+
+@dataclass
+class FileChange:
+    """One file's planned change: its text before (None when absent) and after."""
+
+    path: Path
+    before: str | None
+    after: str
+    notes: list[str] = field(default_factory=list)
+    backup: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self, label: str | None = None) -> str:
+        name = label or str(self.path)
+        return "".join(difflib.unified_diff(
+            (self.before or "").splitlines(keepends=True), self.after.splitlines(keepends=True),
+            fromfile=name if self.before is not None else "/dev/null", tofile=name))
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, or None when it does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigFileError(f"{path} cannot be read ({exc.strerror}); left untouched") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(f"{path} is not UTF-8 text (byte {exc.start}); left untouched") from None
+
+
+# -- JSON ----------------------------------------------------------------------------------
+def load_json(path: Path, text: str | None) -> dict[str, Any]:
+    """The top-level object of a JSON config (an absent or blank file is `{}`)."""
+    body = (text or "").lstrip("\ufeff")
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ConfigFileError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); left untouched") from None
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path} holds a JSON {type(data).__name__}, not an object; left untouched")
+    return data
+
+
+def _indent_of(text: str | None) -> str | int:
+    """The indentation unit the file already uses (2 spaces for a new file)."""
+    for line in (text or "").splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and len(stripped) < len(line):
+            lead = line[: len(line) - len(stripped)]
+            return "\t" if lead.startswith("\t") else len(lead)
+    return 2
+
+
+def _newline_of(text: str | None) -> str:
+    return "\r\n" if text and "\r\n" in text else "\n"
+
+
+def dump_json(data: dict[str, Any], like: str | None) -> str:
+    """`data` as JSON in the style of the file's current text `like`."""
+    indent = _indent_of(like)
+    out = json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
+    if like and like.startswith("\ufeff"):
+        out = "\ufeff" + out
+    return out.replace("\n", _newline_of(like))
+
+
+def expect_object(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
+    """`data[key]` as an object, created when absent; a value of another type is an error."""
+    value = data.setdefault(key, {})
+    if not isinstance(value, dict):
+        raise ConfigFileError(f"{path}: `{key}` is a {type(value).__name__}, not an object; left untouched")
+    return value
+
+
+# -- TOML ----------------------------------------------------------------------------------
+def load_toml(path: Path, text: str | None) -> TOMLDocument:
+    try:
+        return tomlkit.parse(text or "")
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigFileError(
+            f"{path} is not valid TOML (line {exc.line}, column {exc.col}); left untouched") from None
+
+
+def dump_toml(doc: TOMLDocument, like: str | None) -> str:
+    out = tomlkit.dumps(doc)
+    if out.endswith("\n\n") and not (like or "").endswith("\n\n"):
+        out = out.rstrip("\n") + "\n"  # a table we appended at the end brings its own blank line
+    return out
+
+
+# -- writing -------------------------------------------------------------------------------
+def _target(path: Path) -> Path:
+    # Write through a symlink (dotfile managers link these files): replacing the link itself
+    # would silently detach the file from the user's dotfiles repository.
+    return path.resolve() if path.is_symlink() else path
+
+
+def backup_path(path: Path, now: datetime | None = None) -> Path:
+    """`<file>.bak-<UTC timestamp>`, with `.1`, `.2` … when that name is already taken."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    candidate = path.with_name(f"{path.name}.bak-{stamp}")
+    n = 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.bak-{stamp}.{n}")
+    return candidate
+
+
+def write_backup(path: Path) -> Path | None:
+    """Copy the current file beside itself; None when there is nothing to back up."""
+    target = _target(path)
+    if not target.exists():
+        return None
+    dest = backup_path(path)
+    shutil.copy2(target, dest)
+    return dest
+
+
+def atomic_write(path: Path, text: str, *, new_mode: int = 0o600) -> None:
+    """Replace `path` with `text` in one rename; an existing file keeps its permissions."""
+    target = _target(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            shutil.copymode(target, tmp)
+        else:
+            os.chmod(tmp, new_mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def apply_change(change: FileChange, *, backup: bool = True, new_mode: int = 0o600) -> None:
+    """Back the file up (when it exists) and write the new text; nothing happens when unchanged."""
+    if not change.changed:
+        return
+    if backup and change.before is not None:
+        change.backup = write_backup(change.path)
+    atomic_write(change.path, change.after, new_mode=new_mode)

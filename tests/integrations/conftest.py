@@ -26,6 +26,14 @@ SETTINGS_JSON = {
     },
 }
 DESKTOP_JSON = {"globalShortcut": "Ctrl+Space", "mcpServers": {"fs": {"command": "npx", "args": ["fs", "/tmp"]}}}
+# Hand-formatted: 4 spaces, one entry on one line. Only the lines we change may change.
+DESKTOP_TEXT = """{
+    "globalShortcut": "Ctrl+Space",
+    "mcpServers": {
+        "fs": { "command": "npx", "args": ["fs", "/tmp"] }
+    }
+}
+"""
 # Cursor's file hand-written with tabs: the indentation style must survive.
 CURSOR_TEXT = '{\n\t"mcpServers": {\n\t\t"docs": {\n\t\t\t"url": "http://localhost:3000/mcp"\n\t\t}\n\t}\n}\n'
 CODEX_TEXT = """# Codex settings — hand-written, keep my comments
@@ -50,7 +58,7 @@ def home(tmp_path: Path) -> Home:
     h.claude_settings.write_text(json.dumps(SETTINGS_JSON, indent=2) + "\n")
     for client in ("claude-desktop", "cursor", "codex"):
         h.client_dir(client).mkdir(parents=True)
-    h.server_file("claude-desktop").write_text(json.dumps(DESKTOP_JSON, indent=4) + "\n")
+    h.server_file("claude-desktop").write_text(DESKTOP_TEXT)
     h.server_file("cursor").write_text(CURSOR_TEXT)
     h.server_file("codex").write_text(CODEX_TEXT)
     return h

@@ -13,7 +13,7 @@ import pytest
 from mcp_server_checkpoints.integrations.clients import Home
 from mcp_server_checkpoints.integrations.setup import Options, render, run
 from tests.integrations.conftest import (
-    CKPT, CLAUDE_JSON, CODEX_TEXT, CURSOR_TEXT, DESKTOP_JSON, SETTINGS_JSON, load, snapshot,
+    CKPT, CLAUDE_JSON, CODEX_TEXT, CURSOR_TEXT, DESKTOP_JSON, DESKTOP_TEXT, SETTINGS_JSON, load, snapshot,
 )
 
 HOOK_PRE = f"{CKPT} hook pre-compact"
@@ -51,7 +51,9 @@ def test_setup_registers_every_client_and_keeps_the_rest(home: Home, opts: Optio
     desktop = load(home.server_file("claude-desktop"))
     assert desktop == {**DESKTOP_JSON, "mcpServers": {**DESKTOP_JSON["mcpServers"],  # type: ignore[dict-item]
                                                        "checkpoints": {"command": CKPT, "args": []}}}
-    assert home.server_file("claude-desktop").read_text().startswith('{\n    "globalShortcut"')  # 4 spaces kept
+    assert home.server_file("claude-desktop").read_text() == DESKTOP_TEXT.replace(  # a minimal edit
+        '"/tmp"] }\n', f'"/tmp"] }},\n        "checkpoints": {{\n            "command": "{CKPT}",\n'
+                       '            "args": []\n        }\n')
 
     cursor = home.server_file("cursor").read_text()
     assert cursor.startswith('{\n\t"mcpServers": {\n\t\t"docs": {')  # tabs kept
@@ -108,13 +110,9 @@ def test_uninstall_restores_the_other_entries_exactly(home: Home, opts: Options)
     run("setup", home, opts)
     report = run("uninstall", home, opts)
     assert report.ok and set(statuses(report).values()) == {"removed"}
-    assert load(home.claude_json) == CLAUDE_JSON
-    assert load(home.claude_settings) == SETTINGS_JSON
-    assert load(home.server_file("claude-desktop")) == DESKTOP_JSON
-    # These were written in the style they came in, so they come back byte for byte.
-    for client in ("cursor", "codex"):
-        rel = str(home.server_file(client).relative_to(home.home))
-        assert home.server_file(client).read_bytes() == original[rel]
+    # Only the members that differ are edited, so every file comes back byte for byte.
+    restored = snapshot(home.home)
+    assert {k: v for k, v in restored.items() if ".bak-" not in k} == original
     assert len(backups(home)) == 10  # one per file and per run that changed it
     again = run("uninstall", home, opts)
     assert set(statuses(again).values()) == {"not configured"} and len(backups(home)) == 10

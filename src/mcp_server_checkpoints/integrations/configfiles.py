@@ -102,6 +102,122 @@ def dump_json(data: dict[str, Any], like: str | None) -> str:
     return out.replace("\n", _newline_of(like))
 
 
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class _Member:
+    key_start: int
+    value_start: int
+    value_end: int
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _scan_object(text: str, start: int) -> tuple[dict[str, _Member], list[_Member], int]:
+    """The members of the (valid) JSON object whose `{` is at `start`, and the index of its `}`."""
+    by_key: dict[str, _Member] = {}
+    order: list[_Member] = []
+    i = _skip_ws(text, start + 1)
+    while text[i] != "}":
+        key, after_key = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+        value_start = _skip_ws(text, _skip_ws(text, after_key) + 1)  # past the colon
+        _, value_end = _DECODER.raw_decode(text, value_start)
+        member = _Member(i, value_start, value_end)
+        by_key[key] = member
+        order.append(member)
+        i = _skip_ws(text, value_end)
+        if text[i] == ",":
+            i = _skip_ws(text, i + 1)
+    return by_key, order, i
+
+
+def _line_indent(text: str, i: int) -> str:
+    line_start = text.rfind("\n", 0, i) + 1
+    line = text[line_start:i]
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _render(value: Any, base: str, unit: str | int, newline: str, compact: bool) -> str:
+    if compact:
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, indent=unit, ensure_ascii=False).replace("\n", newline + base)
+
+
+def _one_edit(text: str, start: int, old: dict[str, Any], new: dict[str, Any],
+              unit: str | int, newline: str) -> tuple[int, int, str] | None:
+    """The first (start, end, replacement) that brings the object at `start` closer to `new`."""
+    members, order, close = _scan_object(text, start)
+    step = unit if isinstance(unit, str) else " " * unit
+    for key in old:
+        if key not in new:
+            m = members[key]
+            at = order.index(m)
+            if len(order) == 1:
+                return start + 1, close, ""
+            if at > 0:  # from the end of the previous value: takes the comma with it
+                return order[at - 1].value_end, m.value_end, ""
+            return m.key_start, order[1].key_start, ""
+    for key in new:
+        if key not in old:
+            member = json.dumps(key, ensure_ascii=False) + ": "
+            if not order:
+                outer = _line_indent(text, start)
+                inner = outer + step
+                return start + 1, close, (newline + inner + member
+                                          + _render(new[key], inner, unit, newline, False) + newline + outer)
+            last = order[-1]
+            if text.find("\n", start, last.key_start) == -1:  # a one-line object stays on one line
+                return last.value_end, last.value_end, ", " + member + _render(new[key], "", unit, newline, True)
+            indent = _line_indent(text, last.key_start)
+            return last.value_end, last.value_end, ("," + newline + indent + member
+                                                    + _render(new[key], indent, unit, newline, False))
+    for key in new:
+        if old[key] != new[key]:
+            m = members[key]
+            if isinstance(old[key], dict) and isinstance(new[key], dict) and text[m.value_start] == "{":
+                return _one_edit(text, m.value_start, old[key], new[key], unit, newline)
+            compact = text.find("\n", m.value_start, m.value_end) == -1
+            return m.value_start, m.value_end, _render(new[key], _line_indent(text, m.key_start), unit, newline,
+                                                       compact)
+    return None
+
+
+def minimal_json_edit(before: str, new: dict[str, Any]) -> str | None:
+    """`before` changed into `new` by editing only the members that differ; None if that fails.
+
+    Other entries keep their exact bytes: a hand-formatted file stays as it was written.
+    """
+    text = before
+    unit, newline = _indent_of(before), _newline_of(before)
+    start = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
+    try:
+        for _ in range(64):
+            current = load_json(Path("-"), text)
+            if current == new:
+                return text
+            edit = _one_edit(text, start, current, new, unit, newline)
+            if edit is None:
+                return None
+            text = text[: edit[0]] + edit[2] + text[edit[1]:]
+    except (ConfigFileError, ValueError, IndexError):
+        return None
+    return None
+
+
+def edit_json(before: str | None, new: dict[str, Any]) -> str:
+    """The new text of a JSON config: a minimal edit of `before`, else the whole file re-serialised."""
+    if before and before.strip():
+        edited = minimal_json_edit(before, new)
+        if edited is not None:
+            return edited
+    return dump_json(new, before)
+
+
 def expect_object(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
     """`data[key]` as an object, created when absent; a value of another type is an error."""
     value = data.setdefault(key, {})

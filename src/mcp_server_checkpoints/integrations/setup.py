@@ -20,7 +20,7 @@ from mcp_server_checkpoints.integrations.clients import (
     CLIENTS, DEFAULT_NAME, HOOKS, MEMORY_PACKAGE, Home, hook_subcommand, is_official_memory, join_command, runs_us,
 )
 from mcp_server_checkpoints.integrations.configfiles import (
-    ConfigFileError, FileChange, apply_change, dump_json, dump_toml, expect_object, load_json, load_toml, read_text,
+    ConfigFileError, FileChange, apply_change, dump_toml, edit_json, expect_object, load_json, load_toml, read_text,
 )
 
 Action = Literal["setup", "uninstall"]
@@ -213,7 +213,7 @@ def _plan_json(path: Path, edit: Any) -> FileChange | None:
     notes: list[str] = edit(new)
     if new == data:
         return FileChange(path, before, before, []) if before is not None else None
-    return FileChange(path, before, dump_json(new, before), notes)
+    return FileChange(path, before, edit_json(before, new), notes)
 
 
 # -- Codex (TOML) --------------------------------------------------------------------------

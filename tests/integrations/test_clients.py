@@ -21,7 +21,7 @@ def test_paths_per_platform() -> None:
     assert Home(Path("/h")).desktop_dir == Path("/h/.config/Claude")
     mac = Home.from_env({"HOME": "/Users/a"}, "darwin")
     assert mac.desktop_dir == Path("/Users/a/Library/Application Support/Claude")
-    win = Home.from_env({"USERPROFILE": "/u", "APPDATA": "/u/AppData/Roaming"}, "win32")
+    win = Home.from_env({"HOME": "/git-bash-home", "USERPROFILE": "/u", "APPDATA": "/u/AppData/Roaming"}, "win32")
     assert win.desktop_dir == Path("/u/AppData/Roaming/Claude") and win.cursor_dir == Path("/u/.cursor")
     moved = Home.from_env({"HOME": "/h", "CLAUDE_CONFIG_DIR": "/c", "CODEX_HOME": "/x"}, "linux")
     assert moved.claude_json == Path("/c/.claude.json") and moved.claude_settings == Path("/c/settings.json")
@@ -65,6 +65,8 @@ def test_hook_commands_are_recognised_by_their_command() -> None:
     assert hook_subcommand("/opt/bin/ckpt hook pre-compact") == "pre-compact"
     assert hook_subcommand("'/opt/my tools/ckpt' --db /x.db hook session-start") == "session-start"
     assert hook_subcommand("/usr/bin/python3 -m mcp_server_checkpoints hook pre-compact") == "pre-compact"
+    assert hook_subcommand("C:\\Users\\a\\Scripts\\ckpt.exe hook session-start") == "session-start"
+    assert hook_subcommand('"C:/Program Files/ckpt.exe" hook pre-compact') == "pre-compact"
     assert hook_subcommand("~/bin/backup-transcript.sh") is None
     assert hook_subcommand("other-tool hook pre-compact") is None
     assert hook_subcommand("ckpt hook pre-compact && rm -rf 'x") is None  # unbalanced quote: not ours
@@ -73,7 +75,8 @@ def test_hook_commands_are_recognised_by_their_command() -> None:
 
 def test_join_command_quotes_for_the_shell() -> None:
     assert join_command(["/opt/my tools/ckpt", "hook", "pre-compact"], "linux") == "'/opt/my tools/ckpt' hook pre-compact"
-    assert join_command(["C:\\Program Files\\ckpt.exe", "hook", "x"], "win32") == '"C:\\Program Files\\ckpt.exe" hook x'
+    assert join_command(["C:\\Program Files\\ckpt.exe", "hook", "x"], "win32") == '"C:/Program Files/ckpt.exe" hook x'
+    assert join_command(["C:\\Users\\a\\ckpt.exe", "hook", "x"], "win32") == "C:/Users/a/ckpt.exe hook x"
 
 
 def test_official_memory_is_recognised() -> None:

@@ -238,6 +238,11 @@ def test_name_memory_replaces_the_official_server_and_offers_the_import(home: Ho
     codex = home.server_file("codex").read_text()
     assert "server-memory" not in codex and f'[mcp_servers.memory]\ncommand = "{CKPT}"' in codex
     assert codex.startswith(CODEX_TEXT)
+    # uninstall points at the backup that still holds the official entry
+    gone = run("uninstall", home, opts, clients=["claude-code", "codex"])
+    backup_notes = [m for c in gone.clients for m in c.messages if "is in the backup" in m]
+    assert len(backup_notes) == 2 and all(".bak-" in m for m in backup_notes)
+    assert "[mcp_servers.memory]" not in home.server_file("codex").read_text()
     # cursor had no memory entry: ours is simply added under that name, with no import hint
     assert load(home.server_file("cursor"))["mcpServers"]["memory"] == {  # type: ignore[index]
         "command": CKPT, "args": ["--db", "/data/ckpt.db"]}

@@ -47,7 +47,10 @@ class Home:
             value = env.get(var)
             return Path(value).expanduser() if value else None
 
-        home = path("HOME") or path("USERPROFILE") or Path.home()
+        # Windows programs (Node's os.homedir(), Python's Path.home()) use USERPROFILE even where
+        # a shell such as Git Bash also sets HOME.
+        order = ("USERPROFILE", "HOME") if platform == "win32" else ("HOME", "USERPROFILE")
+        home = path(order[0]) or path(order[1]) or Path.home()
         return cls(home=home, platform=platform, xdg_config_home=path("XDG_CONFIG_HOME"),
                    appdata=path("APPDATA"), localappdata=path("LOCALAPPDATA"),
                    claude_config_dir=path("CLAUDE_CONFIG_DIR"), codex_home=path("CODEX_HOME"))
@@ -136,8 +139,14 @@ def resolve_command(argv0: str, which: Callable[[str], str | None], executable: 
 
 
 def join_command(argv: list[str], platform: str) -> str:
-    """One shell command line (hooks are a string, run by the shell)."""
-    return subprocess.list2cmdline(argv) if platform == "win32" else shlex.join(argv)
+    """One shell command line (hooks are a string, run by the shell).
+
+    On Windows, Claude Code runs hook commands through Git Bash, where an unquoted backslash is an
+    escape: paths get forward slashes, which bash, cmd and PowerShell all accept.
+    """
+    if platform == "win32":
+        return subprocess.list2cmdline([a.replace("\\", "/") for a in argv])
+    return shlex.join(argv)
 
 
 def split_command(command: str) -> list[str]:
@@ -175,7 +184,8 @@ def hook_subcommand(command: Any) -> str | None:
     """`pre-compact` / `session-start` when a hook command runs our `hook` command, else None."""
     if not isinstance(command, str):
         return None
-    tokens = split_command(command)
-    if len(tokens) < 3 or tokens[-2] != "hook" or tokens[-1] not in {"pre-compact", "session-start"}:
-        return None
-    return tokens[-1] if runs_us(tokens[0], tokens[1:]) else None
+    for tokens in (split_command(command), command.split()):  # the second keeps Windows backslashes
+        if len(tokens) >= 3 and tokens[-2] == "hook" and tokens[-1] in {"pre-compact", "session-start"} \
+                and runs_us(tokens[0], tokens[1:]):
+            return tokens[-1]
+    return None

@@ -187,7 +187,7 @@ def _one_edit(text: str, start: int, old: dict[str, Any], new: dict[str, Any],
     return None
 
 
-def minimal_json_edit(before: str, new: dict[str, Any]) -> str | None:
+def minimal_json_edit(before: str, new: dict[str, Any], old: dict[str, Any] | None = None) -> str | None:
     """`before` changed into `new` by editing only the members that differ; None if that fails.
 
     Other entries keep their exact bytes: a hand-formatted file stays as it was written.
@@ -196,23 +196,24 @@ def minimal_json_edit(before: str, new: dict[str, Any]) -> str | None:
     unit, newline = _indent_of(before), _newline_of(before)
     start = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
     try:
+        current = load_json(Path("-"), text) if old is None else old
         for _ in range(64):
-            current = load_json(Path("-"), text)
             if current == new:
                 return text
             edit = _one_edit(text, start, current, new, unit, newline)
             if edit is None:
                 return None
             text = text[: edit[0]] + edit[2] + text[edit[1]:]
+            current = load_json(Path("-"), text)  # re-read what was written: the loop ends only on equality
     except (ConfigFileError, ValueError, IndexError):
         return None
     return None
 
 
-def edit_json(before: str | None, new: dict[str, Any]) -> str:
+def edit_json(before: str | None, new: dict[str, Any], old: dict[str, Any] | None = None) -> str:
     """The new text of a JSON config: a minimal edit of `before`, else the whole file re-serialised."""
     if before and before.strip():
-        edited = minimal_json_edit(before, new)
+        edited = minimal_json_edit(before, new, old)
         if edited is not None:
             return edited
     return dump_json(new, before)

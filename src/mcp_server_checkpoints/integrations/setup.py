@@ -128,7 +128,7 @@ def _remove_json_server(data: dict[str, Any], name: str, messages: list[str], pa
     del servers[name]
     if not servers:
         del data["mcpServers"]
-    return [f"removed MCP server `{name}`"]
+    return _removal_notes(path, name, False, messages)
 
 
 def _hook_groups(path: Path, hooks: dict[str, Any], event: str) -> list[Any]:
@@ -205,15 +205,38 @@ def _remove_hooks(data: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _backup_with_memory(path: Path, name: str, toml: bool) -> Path | None:
+    """The newest backup of `path` in which `name` was still the official memory server."""
+    backups = sorted(path.parent.glob(f"{path.name}.bak-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for backup in backups[:20]:
+        try:
+            text = read_text(backup)
+            data = load_toml(backup, text).unwrap() if toml else load_json(backup, text)
+        except ConfigFileError:
+            continue
+        servers = data.get("mcp_servers" if toml else "mcpServers")
+        if isinstance(servers, dict) and is_official_memory(servers.get(name)):
+            return backup
+    return None
+
+
+def _removal_notes(path: Path, name: str, toml: bool, messages: list[str]) -> list[str]:
+    backup = _backup_with_memory(path, name, toml)
+    if backup:
+        messages.append(f"the official memory server's entry `{name}` is in the backup {backup}; copy it back"
+                        " to restore it")
+    return [f"removed MCP server `{name}`"]
+
+
 def _plan_json(path: Path, edit: Any) -> FileChange | None:
     """Apply `edit(data) -> notes` to the JSON file at `path`; None when the file is absent and stays so."""
     before = read_text(path)
     data = load_json(path, before)
-    new = copy.deepcopy(data)
+    new = load_json(path, before)  # a second parse: much faster than deepcopy on a multi-MB ~/.claude.json
     notes: list[str] = edit(new)
     if new == data:
         return FileChange(path, before, before, []) if before is not None else None
-    return FileChange(path, before, edit_json(before, new), notes)
+    return FileChange(path, before, edit_json(before, new, data), notes)
 
 
 # -- Codex (TOML) --------------------------------------------------------------------------
@@ -269,7 +292,7 @@ def _remove_toml_server(doc: TOMLDocument, name: str, messages: list[str], path:
     del servers[name]
     if not servers:
         del doc["mcp_servers"]
-    return [f"removed MCP server `{name}`"]
+    return _removal_notes(path, name, True, messages)
 
 
 def _plan_toml(path: Path, edit: Any) -> FileChange | None:

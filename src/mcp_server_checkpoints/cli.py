@@ -49,6 +49,13 @@ def _common() -> argparse.ArgumentParser:
     return p
 
 
+def _server_name(value: str) -> str:
+    # Letters, digits, - and _: what every client accepts, and no dot (a dot nests TOML tables).
+    if not value or len(value) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise argparse.ArgumentTypeError("use 1-64 letters, digits, - or _")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -89,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("setup", "uninstall"):
         cmd[name].add_argument("--client", action="append", choices=[*CLIENTS, "all"], default=None,
                                help="a client (repeatable) or all (default: every client installed here)")
-        cmd[name].add_argument("--name", default=DEFAULT_NAME, help=f"server entry name (default {DEFAULT_NAME})")
+        cmd[name].add_argument("--name", default=DEFAULT_NAME, type=_server_name,
+                               help=f"server entry name (default {DEFAULT_NAME}; `memory` replaces the official one)")
         cmd[name].add_argument("--dry-run", action="store_true", help="show the changes as diffs, write nothing")
     cmd["init"].add_argument("--dir", default=".", metavar="PATH", help="project directory (default: here)")
     cmd["init"].add_argument("--file", choices=AGENT_FILES, default=None,

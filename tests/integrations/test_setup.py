@@ -71,7 +71,7 @@ def test_dry_run_writes_nothing_and_shows_diffs(home: Home, opts: Options) -> No
     assert set(statuses(report).values()) == {"would be configured"}
     text = render(report, home)
     assert "dry run: nothing is written" in text
-    assert f'+[mcp_servers.checkpoints]' in text and f'+    "command": "{CKPT} hook pre-compact"' not in text
+    assert '+[mcp_servers.checkpoints]' in text and f'+command = "{CKPT}"' in text
     assert f'"command": "{HOOK_PRE}"' in text and "--- ~/.claude/settings.json" in text
     data = report.to_json()
     assert all(f["diff"].startswith("--- ") for c in data["clients"] for f in c["files"])
@@ -304,3 +304,21 @@ def test_json_report(home: Home, opts: Options) -> None:
     (cursor,) = data["clients"]
     assert cursor["status"] == "configured" and cursor["files"][0]["notes"] == ["added MCP server `checkpoints`"]
     assert cursor["files"][0]["backup"].startswith(str(home.server_file("cursor")) + ".bak-")
+
+
+def test_a_file_changed_by_the_client_meanwhile_is_not_overwritten(home: Home, opts: Options,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import mcp_server_checkpoints.integrations.setup as setup_module
+
+    real_plan = setup_module.plan_client
+
+    def plan_then_client_writes(*args: object, **kwargs: object) -> object:
+        changes = real_plan(*args, **kwargs)  # type: ignore[arg-type]
+        home.server_file("cursor").write_text('{"mcpServers": {"written-by-cursor": {"command": "x"}}}')
+        return changes
+
+    monkeypatch.setattr(setup_module, "plan_client", plan_then_client_writes)
+    report = run("setup", home, opts, clients=["cursor"])
+    assert statuses(report) == {"cursor": "failed"} and "changed while it was being edited" in report.clients[0].reason
+    assert load(home.server_file("cursor")) == {"mcpServers": {"written-by-cursor": {"command": "x"}}}
+    assert backups(home) == []

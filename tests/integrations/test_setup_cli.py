@@ -67,6 +67,13 @@ def test_a_failed_client_exits_1(fake_home: Path, capsys: pytest.CaptureFixture[
     assert (fake_home / ".codex" / "config.toml").read_text() == "[mcp_servers\n"
 
 
+@pytest.mark.parametrize("name", ["", "a.b", "my server", "x" * 65])
+def test_a_bad_server_name_is_a_usage_error(fake_home: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["setup", "--name", name])
+    assert exit_.value.code == 2 and "use 1-64 letters, digits, - or _" in capsys.readouterr().err
+
+
 def test_init_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "init", "--dir", str(tmp_path), "--dry-run")
     assert code == 0 and "would be created" in out and "+<!-- mcp-server-checkpoints:start -->" in out

@@ -295,6 +295,11 @@ def apply_change(change: FileChange, *, backup: bool = True, new_mode: int = 0o6
     """Back the file up (when it exists) and write the new text; nothing happens when unchanged."""
     if not change.changed:
         return
+    if read_text(change.path) != change.before:
+        # A running client may rewrite its file at any moment (Claude Code does, often): never
+        # replace a version we did not read.
+        raise ConfigFileError(f"{change.path} changed while it was being edited (is the client writing it?);"
+                              " nothing was written to it: run the command again")
     if backup and change.before is not None:
         change.backup = write_backup(change.path)
     atomic_write(change.path, change.after, new_mode=new_mode)

@@ -18,12 +18,12 @@ from tomlkit.toml_document import TOMLDocument
 from mcp_server_checkpoints.integrations.clients import (
     DEFAULT_NAME, HOOKS, hook_subcommand, is_official_memory, join_command, runs_us,
 )
-
-__all__ = ["Options", "remove_hooks", "remove_json_server", "remove_toml_server", "runs_us", "set_hooks",
-           "set_json_server", "set_toml_server"]
 from mcp_server_checkpoints.integrations.configfiles import (
     ConfigFileError, expect_object, load_json, load_toml, read_text,
 )
+
+__all__ = ["Options", "remove_hooks", "remove_json_server", "remove_toml_server", "set_hooks", "set_json_server",
+           "set_toml_server"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def _server_entry(opts: Options, claude_code: bool) -> dict[str, Any]:
 
 
 def set_json_server(path: Path, data: dict[str, Any], opts: Options, claude_code: bool,
-                     replaced: list[Mapping[str, Any]]) -> list[str]:
+                    replaced: list[Mapping[str, Any]]) -> list[str]:
+    """Add or refresh our entry in `mcpServers`; an official memory entry under the name is replaced."""
     servers = expect_object(path, data, "mcpServers")
     new = _server_entry(opts, claude_code)
     old = servers.get(opts.name)
@@ -80,6 +81,7 @@ def set_json_server(path: Path, data: dict[str, Any], opts: Options, claude_code
 
 
 def remove_json_server(data: dict[str, Any], name: str, messages: list[str], path: Path) -> list[str]:
+    """Remove our entry `name` (an entry that runs another program is left alone, with a message)."""
     servers = data.get("mcpServers")
     if not isinstance(servers, dict) or name not in servers:
         return []
@@ -108,6 +110,7 @@ def _ours_in(group: Any, sub: str) -> list[int]:
 
 
 def set_hooks(path: Path, data: dict[str, Any], opts: Options, platform: str) -> list[str]:
+    """Exactly one up-to-date handler of ours per event in `HOOKS`; everyone else's stay as they are."""
     hooks = expect_object(path, data, "hooks")
     notes: list[str] = []
     for event, (matcher, sub) in HOOKS.items():
@@ -138,6 +141,7 @@ def set_hooks(path: Path, data: dict[str, Any], opts: Options, platform: str) ->
 
 
 def remove_hooks(data: dict[str, Any]) -> list[str]:
+    """Take out every handler of ours, then the groups, events and `hooks` object that became empty."""
     hooks = data.get("hooks")
     if not isinstance(hooks, dict):
         return []
@@ -194,6 +198,7 @@ def _removal_notes(path: Path, name: str, toml: bool, messages: list[str]) -> li
 def _plain(item: Any) -> Any:
     """A tomlkit item as plain Python values (dicts, lists, str)."""
     return item.unwrap() if hasattr(item, "unwrap") else item
+
 
 def set_toml_server(path: Path, doc: TOMLDocument, opts: Options, replaced: list[Mapping[str, Any]]) -> list[str]:
     servers = doc.get("mcp_servers")

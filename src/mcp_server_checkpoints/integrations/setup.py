@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-
-from mcp_server_checkpoints.integrations.clients import CLIENTS, MEMORY_PACKAGE, Home, is_official_memory, join_command
+from mcp_server_checkpoints.integrations.clients import (
+    CLIENTS, MEMORY_PACKAGE, Home, is_official_memory, join_command, runs_us,
+)
 from mcp_server_checkpoints.integrations.configfiles import (
     ConfigFileError, FileChange, apply_change, dump_toml, edit_json, load_json, load_toml, read_text,
 )
 from mcp_server_checkpoints.integrations.entries import (
-    Options, remove_hooks, remove_json_server, remove_toml_server, runs_us, set_hooks, set_json_server,
-    set_toml_server,
+    Options, remove_hooks, remove_json_server, remove_toml_server, set_hooks, set_json_server, set_toml_server,
 )
 
 __all__ = ["Action", "ClientReport", "Options", "Report", "plan_client", "render", "run"]
@@ -83,6 +83,7 @@ def _plan_toml(path: Path, edit: Any) -> FileChange | None:
     if not notes:
         return FileChange(path, before, before, []) if before is not None else None
     return FileChange(path, before, dump_toml(doc, before), notes)
+
 
 # -- per client ----------------------------------------------------------------------------
 def plan_client(action: Action, client: str, home: Home, opts: Options,
@@ -164,18 +165,20 @@ def _memory_messages(replaced: list[Mapping[str, Any]], home: Home, opts: Option
     if not replaced:
         return []
     ckpt = ["ckpt"] if len(opts.command) == 1 else opts.command
+
+    def import_command(path: str) -> str:
+        return join_command([*ckpt, *opts.global_args, "import-memory", path], home.platform)
+
     lines = [f"prompts and tools that use `mcp__{opts.name}__*` keep working: this server now answers under the"
-             f" name `{opts.name}`"]
+             f" name `{opts.name}`, with the same knowledge-graph tools"]
     files: list[Path] = []
     for entry in replaced:
         files.extend(p for p in memory_files(entry, home) if p not in files)
     if files:
-        lines += [f"bring its data over: {join_command([*ckpt, *opts.global_args, 'import-memory', str(p)], home.platform)}"
-                  for p in files]
+        lines += [f"bring its data over: {import_command(str(p))}" for p in files]
     else:
         lines.append("its data file was not found (it is MEMORY_FILE_PATH, or memory.jsonl inside the npx copy of"
-                     f" {MEMORY_PACKAGE}); bring it over with:"
-                     f" {join_command([*ckpt, *opts.global_args, 'import-memory', 'PATH'], home.platform)}")
+                     f" {MEMORY_PACKAGE}); bring it over with: {import_command('PATH')}")
     return lines
 
 

@@ -322,3 +322,11 @@ def test_a_file_changed_by_the_client_meanwhile_is_not_overwritten(home: Home, o
     assert statuses(report) == {"cursor": "failed"} and "changed while it was being edited" in report.clients[0].reason
     assert load(home.server_file("cursor")) == {"mcpServers": {"written-by-cursor": {"command": "x"}}}
     assert backups(home) == []
+
+
+def test_a_command_in_a_throwaway_environment_is_warned_about(home: Home) -> None:
+    uvx = Options(command=[str(home.home / ".cache/uv/archive-v0/Xk3/bin/ckpt")])
+    report = run("setup", home, uvx, clients=["cursor"], dry_run=True)
+    assert report.warnings and "uv tool install" in report.warnings[0]
+    assert render(report, home).splitlines()[1].startswith("warning: ")
+    assert run("setup", home, Options(command=[CKPT]), clients=["cursor"], dry_run=True).warnings == []

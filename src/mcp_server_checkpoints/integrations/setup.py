@@ -55,6 +55,7 @@ class Report:
     dry_run: bool
     options: Options
     clients: list[ClientReport]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,7 +63,17 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "dry_run": self.dry_run, "ok": self.ok, "name": self.options.name,
-                "command": self.options.server_argv, "clients": [c.to_json(self.dry_run) for c in self.clients]}
+                "command": self.options.server_argv, "warnings": self.warnings,
+                "clients": [c.to_json(self.dry_run) for c in self.clients]}
+
+
+def _ephemeral(command: list[str]) -> list[str]:
+    """A warning when the command lives in a throw-away environment (`uvx`, `pipx run`)."""
+    parts = Path(command[0]).parts
+    if any(p.startswith("archive-v") for p in parts) or ("pipx" in parts and ".cache" in parts):
+        return [f"{command[0]} is in a temporary environment (uvx / pipx run) that may be deleted: install the"
+                " package with `uv tool install` or `pipx install`, then run `ckpt setup` again"]
+    return []
 
 
 def _plan_json(path: Path, edit: Any) -> FileChange | None:
@@ -200,7 +211,7 @@ def run(action: Action, home: Home, opts: Options, clients: list[str] | None = N
                                             " anyway"))
             continue
         reports.append(_run_client(action, client, home, opts, dry_run))
-    return Report(action, dry_run, opts, reports)
+    return Report(action, dry_run, opts, reports, _ephemeral(opts.command) if action == "setup" else [])
 
 
 def _run_client(action: Action, client: str, home: Home, opts: Options, dry_run: bool) -> ClientReport:
@@ -234,6 +245,7 @@ def render(report: Report, home: Home) -> str:
     lines: list[str] = []
     if report.dry_run:
         lines.append("dry run: nothing is written")
+    lines += [f"warning: {w}" for w in report.warnings]
     for c in report.clients:
         head = f"{c.client:<15} {c.status.upper() if c.failed else c.status}"
         lines.append(head + (f": {c.reason}" if c.reason else ""))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -145,6 +144,8 @@ def join_command(argv: list[str], platform: str) -> str:
     escape: paths get forward slashes, which bash, cmd and PowerShell all accept.
     """
     if platform == "win32":
+        import subprocess  # only here: `ckpt` imports this module on every start, the server included
+
         return subprocess.list2cmdline([a.replace("\\", "/") for a in argv])
     return shlex.join(argv)
 

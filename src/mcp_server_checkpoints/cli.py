@@ -16,7 +16,7 @@ from typing import IO, Any
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings, load_settings
 from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
-from mcp_server_checkpoints.integrations.clients import AGENT_FILES, CLIENTS, DEFAULT_NAME
+from mcp_server_checkpoints.integrations.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
 from mcp_server_checkpoints.models import COMPONENTS, STATUSES, Checkpoint
 from mcp_server_checkpoints.progress import Progress
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-CLIENTS: tuple[str, ...] = ("claude-code", "claude-desktop", "cursor", "codex")
-DEFAULT_NAME = "checkpoints"
+from mcp_server_checkpoints.integrations.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
+
+__all__ = ["AGENT_FILES", "CLIENTS", "DEFAULT_NAME", "HOOKS", "Home", "hook_subcommand", "is_official_memory",
+           "join_command", "resolve_command", "runs_us"]
+
 OUR_EXECUTABLES = frozenset({"ckpt", "mcp-server-checkpoints"})
 OUR_MODULE = "mcp_server_checkpoints"
 MEMORY_PACKAGE = "@modelcontextprotocol/server-memory"
-AGENT_FILES = ("CLAUDE.md", "AGENTS.md")  # the project files `ckpt init` adds its section to
 
 # Claude Code hooks: event → (matcher, `ckpt hook` sub-command). An empty matcher matches every
 # trigger (PreCompact fires with `manual` and `auto`; new triggers are covered too).

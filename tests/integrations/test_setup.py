@@ -274,6 +274,8 @@ def test_clients_not_installed_are_skipped_with_the_reason(tmp_path: Path, opts:
                                 "codex": "configured"}
     assert report.clients[2].reason == "~/.cursor not found (Cursor not installed?); --client cursor configures it anyway"
     assert not (tmp_path / ".cursor").exists()
+    nothing = run("setup", Home(home=tmp_path / "empty"), opts)
+    assert render(nothing, home).endswith("No client found here: name one with --client (or --client all).")
     only = run("setup", home, opts, clients=["cursor"])
     assert statuses(only) == {"cursor": "configured"} and (tmp_path / ".cursor" / "mcp.json").is_file()
 
@@ -285,8 +287,10 @@ def test_file_permissions_and_symlinks_survive(home: Home, opts: Options, tmp_pa
     dotfiles.write_text(CURSOR_TEXT)
     home.server_file("cursor").unlink()
     home.server_file("cursor").symlink_to(dotfiles)
-    run("setup", home, opts, clients=["claude-code", "cursor"])
+    report = run("setup", home, opts, clients=["claude-code", "cursor"])
     assert stat.S_IMODE(home.claude_json.stat().st_mode) == 0o600
+    backup = report.clients[0].changes[0].backup
+    assert backup is not None and stat.S_IMODE(backup.stat().st_mode) == 0o600  # it may hold tokens too
     assert home.server_file("cursor").is_symlink() and "checkpoints" in dotfiles.read_text()
 
 

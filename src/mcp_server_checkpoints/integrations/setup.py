@@ -259,6 +259,8 @@ def render(report: Report, home: Home) -> str:
             for change in c.changes:
                 if change.changed:
                     lines += ["    " + ln for ln in change.diff(home.display(change.path)).splitlines()]
+    if report.clients and all(c.status == "skipped" for c in report.clients):
+        lines.append("No client found here: name one with --client (or --client all).")
     if any(c.status in {"configured", "removed"} for c in report.clients):
         lines.append("Restart the clients (or start a new session) to load the change.")
     return "\n".join(lines)

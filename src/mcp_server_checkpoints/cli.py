@@ -16,6 +16,7 @@ from typing import IO, Any
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings, load_settings
 from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
+from mcp_server_checkpoints.integrations.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
 from mcp_server_checkpoints.models import COMPONENTS, STATUSES, Checkpoint
 from mcp_server_checkpoints.progress import Progress
 
@@ -31,6 +32,9 @@ COMMANDS: dict[str, str] = {
     "verify": "check the database file and every payload checksum",
     "demo": "drive the real server through the real MCP client on a throw-away database",
     "hook": "Claude Code hooks: pre-compact (save from the transcript) and session-start (recover), JSON on stdin",
+    "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
+    "uninstall": "remove exactly what `ckpt setup` added to the clients' configurations",
+    "init": "add a short checkpoint section to a project's CLAUDE.md or AGENTS.md",
 }
 
 
@@ -44,6 +48,13 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                    help="log level; logs go to stderr")
     return p
+
+
+def _server_name(value: str) -> str:
+    # Letters, digits, - and _: what every client accepts, and no dot (a dot nests TOML tables).
+    if not value or len(value) > 64 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise argparse.ArgumentTypeError("use 1-64 letters, digits, - or _")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
                                help="progress bar on stderr (default: when stderr is a terminal)")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
     cmd["hook"].add_argument("event", choices=["pre-compact", "session-start"])
+    for name in ("setup", "uninstall"):
+        cmd[name].add_argument("--client", action="append", choices=[*CLIENTS, "all"], default=None,
+                               help="a client (repeatable) or all (default: every client installed here)")
+        cmd[name].add_argument("--name", default=DEFAULT_NAME, type=_server_name,
+                               help=f"server entry name (default {DEFAULT_NAME}; `memory` replaces the official one)")
+        cmd[name].add_argument("--dry-run", action="store_true", help="show the changes as diffs, write nothing")
+    cmd["init"].add_argument("--dir", default=".", metavar="PATH", help="project directory (default: here)")
+    cmd["init"].add_argument("--file", choices=AGENT_FILES, default=None,
+                             help="default: CLAUDE.md if it exists, else AGENTS.md if it exists, else CLAUDE.md")
+    cmd["init"].add_argument("--dry-run", action="store_true", help="show the change as a diff, write nothing")
     return parser
 
 
@@ -268,10 +289,23 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(keep=args.keep)
 
 
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.integrations import commands
+
+    return commands.setup_or_uninstall(args, settings)
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.integrations import commands
+
+    return commands.init(args)
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
     "hook": cmd_hook,
+    "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,
 }
 
 

@@ -40,6 +40,17 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / APP_DIR / "config.toml"
 
 
+# The variables that locate the MCP clients' own configuration files (`ckpt setup`).
+CLIENT_ENV_KEYS = ("HOME", "USERPROFILE", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA", "CLAUDE_CONFIG_DIR",
+                   "CODEX_HOME")
+
+
+def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables `integrations.clients.Home` needs, read here like every other."""
+    env = os.environ if env is None else env
+    return {key: env[key] for key in CLIENT_ENV_KEYS if env.get(key)}
+
+
 class Settings(BaseModel):
     """Every setting of the server and the CLI."""
 

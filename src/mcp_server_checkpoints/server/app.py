@@ -14,8 +14,10 @@ from mcp.types import ToolAnnotations
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.models import CheckpointFields, SemanticState
+from mcp_server_checkpoints.server.memory import add_memory_resource, memory_tools
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.graph import GraphStore
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 
 log = logging.getLogger("mcp_server_checkpoints")
@@ -81,8 +83,9 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         finally:
             state.close()
 
-    tools = _tools(state)
-    return MCPServer(
+    graph = GraphStore(state.store.db)  # the official memory server's tools (issue #5)
+    tools = _tools(state) + memory_tools(graph)
+    server = MCPServer(
         "checkpoints",
         title="Session checkpoints",
         version=__version__,
@@ -92,3 +95,5 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         middleware=[StrictArguments(tools)],
         log_level=settings.log_level,
     )
+    add_memory_resource(server, graph)
+    return server

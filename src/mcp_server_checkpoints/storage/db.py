@@ -165,6 +165,7 @@ class Database:
                 " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
             current = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            applied = {int(r[0]) for r in c.execute("SELECT version FROM schema_migrations")}
             known = max((m.version for m in self._migrations), default=0)
             if current > known:
                 c.execute("ROLLBACK")
@@ -176,7 +177,9 @@ class Database:
 
             db = sqlite_utils.Database(c)
             for m in sorted(self._migrations, key=lambda m: m.version):
-                if m.version > current:
+                # Every version not applied yet, not only those above the newest: branches add
+                # migrations in parallel, so a file may have 1 and 3 before it meets 2.
+                if m.version not in applied:
                     m.apply(db)
                     c.execute(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "stats": "counts, sizes and compression of the database",
     "verify": "check the database file and every payload checksum",
     "demo": "drive the real server through the real MCP client on a throw-away database",
+    "import-memory": "read an official memory server file (JSONL) into the knowledge graph; bad lines are reported",
+    "export-memory": "write the knowledge graph in the official memory server's JSONL format",
 }
 
 
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("export", "import"):
         cmd[name].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                                help="progress bar on stderr (default: when stderr is a terminal)")
+    cmd["import-memory"].add_argument("file", help="the memory server's file (MEMORY_FILE_PATH, memory.jsonl), or - for stdin")
+    cmd["export-memory"].add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
     return parser
 
@@ -257,9 +261,60 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(keep=args.keep)
 
 
+def _graph(settings: Settings) -> Any:
+    from mcp_server_checkpoints.storage.graph import GraphStore
+
+    return GraphStore(_store(settings).db)
+
+
+def _read_raw_lines(path: str) -> Iterator[bytes]:
+    """Lines as bytes: one line that is not UTF-8 is reported by the importer, not fatal to the file."""
+    if path == "-":
+        yield from sys.stdin.buffer
+        return
+    try:
+        with open(path, "rb") as fh:
+            yield from fh
+    except FileNotFoundError:
+        raise InvalidInputError(f"no file {path}") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{path} is a folder; give the memory server's JSONL file") from None
+
+
+def cmd_import_memory(args: argparse.Namespace, settings: Settings) -> int:
+    report = _graph(settings).import_lines(_read_raw_lines(args.file))
+    data = {"entities": report.entities, "relations": report.relations, "skipped_existing": report.skipped_existing,
+            "errors": report.errors}
+
+    def text() -> str:
+        head = (f"imported {report.entities} entities and {report.relations} relations, skipped "
+                f"{report.skipped_existing} already present" + (f", {len(report.errors)} bad lines:" if report.errors else ""))
+        return "\n".join([head] + [f"  {e}" for e in report.errors[:50]]
+                         + ([f"  … and {len(report.errors) - 50} more"] if len(report.errors) > 50 else []))
+
+    _emit(args, data, text)
+    return 1 if report.errors else 0
+
+
+def cmd_export_memory(args: argparse.Namespace, settings: Settings) -> int:
+    out: IO[str] = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    n = 0
+    try:
+        for line in _graph(settings).export_lines():
+            out.write(line + "\n")
+            n += 1
+    finally:
+        if args.out:
+            out.close()
+    if args.out:
+        print(f"exported {n} lines to {args.out}", file=sys.stderr)
+    return 0
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
+    "import-memory": cmd_import_memory, "export-memory": cmd_export_memory,
 }
 
 

@@ -371,7 +371,7 @@ class GraphStore:
         for r in graph.relations:
             yield json.dumps({"type": "relation", **r.wire()}, ensure_ascii=False, separators=(",", ":"))
 
-    def import_lines(self, lines: Iterable[str]) -> MemoryImportReport:
+    def import_lines(self, lines: Iterable[str | bytes]) -> MemoryImportReport:
         """Read the official JSONL format in one transaction; bad lines are reported and skipped.
 
         Entities whose name exists are skipped (observations are not merged), as create_entities does.
@@ -379,11 +379,16 @@ class GraphStore:
         report = MemoryImportReport()
         entities: list[tuple[int, Entity]] = []
         relations: list[tuple[int, Relation]] = []
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+        for n, raw in enumerate(lines, 1):
             try:
+                line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                line = line.lstrip("\ufeff")
+                if not line.strip():
+                    continue
                 item = parse_memory_line(line)
+            except UnicodeDecodeError:
+                report.errors.append(f"line {n}: not UTF-8 text")
+                continue
             except InvalidInputError as exc:
                 report.errors.append(f"line {n}: {exc}")
                 continue

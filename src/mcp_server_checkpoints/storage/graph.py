@@ -80,32 +80,39 @@ def fold(text: str) -> str:
     return text.lower()
 
 
+# Joins an entity's folded name, type and observations into one searchable string; a query that
+# holds it takes the slow exact path (a match must not span two fields).
+SEP = "\x1f"
+
+
 def reindex(c: sqlite3.Connection, entity_ids: Iterable[int]) -> None:
-    """Rewrite the full-text rows of these entities (deleted ones simply lose theirs)."""
+    """Rewrite the search rows of these entities: the folded haystack and the full-text row (deleted ones lose theirs)."""
     ids = json.dumps(sorted(set(entity_ids)))
     c.execute("DELETE FROM graph_fts WHERE rowid IN (SELECT value FROM json_each(?))", (ids,))
-    c.execute(
-        "INSERT INTO graph_fts (rowid, name, entity_type, observations)"
-        " SELECT e.id, e.name, e.entity_type, COALESCE((SELECT group_concat(content, char(10)) FROM"
-        "  (SELECT content FROM graph_observations o WHERE o.entity_id = e.id ORDER BY o.derived DESC, o.id)), '')"
-        " FROM graph_entities e WHERE e.id IN (SELECT value FROM json_each(?))",
-        (ids,),
-    )
+    rows = c.execute("SELECT id, name, entity_type FROM graph_entities WHERE id IN (SELECT value FROM json_each(?))",
+                     (ids,)).fetchall()
+    obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
+    for eid, content in c.execute(
+            "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY entity_id, derived DESC, id", (ids,)):
+        obs[int(eid)].append(content)
+    c.executemany("UPDATE graph_entities SET search_lc = ? WHERE id = ?",
+                  [(SEP.join(fold(x) for x in (r[1], r[2], *obs[int(r[0])])), r[0]) for r in rows])
+    c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
+                  [(r[0], r[1], r[2], "\n".join(obs[int(r[0])])) for r in rows])
 
 
 def insert_entity(c: sqlite3.Connection, name: str, entity_type: str, checkpoint_id: str | None = None) -> int:
-    cur = c.execute(
-        "INSERT INTO graph_entities (name, entity_type, name_lc, type_lc, checkpoint_id) VALUES (?, ?, ?, ?, ?)",
-        (name, entity_type, fold(name), fold(entity_type), checkpoint_id),
-    )
+    cur = c.execute("INSERT INTO graph_entities (name, entity_type, checkpoint_id) VALUES (?, ?, ?)",
+                    (name, entity_type, checkpoint_id))
     assert cur.lastrowid is not None
     return cur.lastrowid
 
 
 def insert_observations(c: sqlite3.Connection, entity_id: int, contents: Sequence[str], *, derived: bool = False) -> None:
     c.executemany(
-        "INSERT INTO graph_observations (entity_id, content, content_lc, derived) VALUES (?, ?, ?, ?)",
-        [(entity_id, o, fold(o), int(derived)) for o in contents],
+        "INSERT INTO graph_observations (entity_id, content, derived) VALUES (?, ?, ?)",
+        [(entity_id, o, int(derived)) for o in contents],
     )
 
 
@@ -266,13 +273,12 @@ class GraphStore:
         check_strings([query], "query")
         q = fold(query)
         with self.db.read() as c:
-            entities = self._entities(
-                c,
-                "SELECT e.id, e.name, e.entity_type FROM graph_entities e WHERE instr(e.name_lc, ?1) > 0"
-                " OR instr(e.type_lc, ?1) > 0 OR EXISTS (SELECT 1 FROM graph_observations o"
-                "  WHERE o.entity_id = e.id AND instr(o.content_lc, ?1) > 0) ORDER BY e.id",
-                (q,),
-            )
+            if SEP not in q:
+                entities = self._entities(
+                    c, "SELECT id, name, entity_type FROM graph_entities WHERE instr(search_lc, ?) > 0 ORDER BY id", (q,))
+            else:  # the separator itself is searched for: compare field by field
+                entities = [e for e in self._entities(c, "SELECT id, name, entity_type FROM graph_entities ORDER BY id", ())
+                            if any(q in fold(x) for x in (e.name, e.entityType, *e.observations))]
             if not entities:
                 entities = self._ranked(c, query)
             return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
@@ -338,11 +344,12 @@ class GraphStore:
         for eid, content in cur:
             if eid in obs:
                 obs[eid].append(content)
-        return [Entity(name=r[1], entityType=r[2], observations=obs[int(r[0])]) for r in rows]
+        # model_construct: these rows were validated on the way in; validating 10k again costs 100 ms.
+        return [Entity.model_construct(name=r[1], entityType=r[2], observations=obs[int(r[0])]) for r in rows]
 
     @staticmethod
     def _relations(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Relation]:
-        return [Relation.of(r[0], r[1], r[2]) for r in c.execute(sql, tuple(params))]
+        return [Relation.model_construct(from_=r[0], to=r[1], relationType=r[2]) for r in c.execute(sql, tuple(params))]
 
     def _relations_touching(self, c: sqlite3.Connection, names: Sequence[str]) -> list[Relation]:
         if not names:

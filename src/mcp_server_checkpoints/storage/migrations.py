@@ -78,18 +78,17 @@ def _m3_graph(db: sqlite_utils.Database) -> None:
     from mcp_server_checkpoints.storage.snapshots import sync_all_snapshots
 
     for sql in (
-        # *_lc: Python-lowercased copies, so the official case-insensitive substring search is an
-        # instr() in SQL (SQLite's own lower() only folds ASCII).
+        # search_lc: name, type and observations lowercased by Python and joined, so the official
+        # case-insensitive substring search is one instr() per entity (SQLite's lower() folds only ASCII).
         "CREATE TABLE graph_entities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, entity_type TEXT NOT NULL,"
-        " name_lc TEXT NOT NULL, type_lc TEXT NOT NULL,"
-        " checkpoint_id TEXT REFERENCES checkpoints(id) ON DELETE SET NULL)",
+        " search_lc TEXT NOT NULL DEFAULT '', checkpoint_id TEXT REFERENCES checkpoints(id) ON DELETE SET NULL)",
         "CREATE INDEX graph_entities_type ON graph_entities (entity_type, id)",
         "CREATE INDEX graph_entities_checkpoint ON graph_entities (checkpoint_id)",
         # derived = 1: projected from a checkpoint's fields and rewritten when it changes.
         "CREATE TABLE graph_observations (id INTEGER PRIMARY KEY,"
         " entity_id INTEGER NOT NULL REFERENCES graph_entities(id) ON DELETE CASCADE,"
-        " content TEXT NOT NULL, content_lc TEXT NOT NULL, derived INTEGER NOT NULL DEFAULT 0)",
-        "CREATE INDEX graph_observations_entity ON graph_observations (entity_id, derived, id)",
+        " content TEXT NOT NULL, derived INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX graph_observations_entity ON graph_observations (entity_id, derived DESC, id)",
         "CREATE TABLE graph_relations (id INTEGER PRIMARY KEY, from_name TEXT NOT NULL, to_name TEXT NOT NULL,"
         " relation_type TEXT NOT NULL, UNIQUE (from_name, to_name, relation_type))",
         "CREATE INDEX graph_relations_to ON graph_relations (to_name)",

@@ -94,8 +94,8 @@ def sync_snapshot(c: sqlite3.Connection, checkpoint_id: str) -> None:
         eid = insert_entity(c, checkpoint_id, SNAPSHOT_TYPE, checkpoint_id)
     else:
         eid = int(found["id"])
-        c.execute("UPDATE graph_entities SET entity_type = ?, type_lc = ?, checkpoint_id = ? WHERE id = ?",
-                  (SNAPSHOT_TYPE, SNAPSHOT_TYPE, checkpoint_id, eid))
+        c.execute("UPDATE graph_entities SET entity_type = ?, checkpoint_id = ? WHERE id = ?",
+                  (SNAPSHOT_TYPE, checkpoint_id, eid))
         c.execute("DELETE FROM graph_observations WHERE entity_id = ? AND (derived = 1"
                   " OR content IN (SELECT value FROM json_each(?)))", (eid, json.dumps(observations)))
     insert_observations(c, eid, observations, derived=True)

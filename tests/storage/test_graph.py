@@ -176,3 +176,11 @@ def test_fts_follows_every_change(graph: GraphStore) -> None:
     graph.delete_entities(["alpha"])
     assert graph.ranked("giraffe") == []
     graph.db.conn().execute("INSERT INTO graph_fts(graph_fts) VALUES('integrity-check')")  # raises if out of step
+
+
+def test_substring_never_spans_two_fields(graph: GraphStore) -> None:
+    graph.create_entities([E("ab", "cd", "ef", "g\x1fh", "nul\x00byte")])
+    assert names(graph.search_nodes("b\x1fc")) == []  # name "ab" + type "cd": no match across fields
+    assert names(graph.search_nodes("G\x1fH")) == ["ab"]  # the separator itself, inside one observation
+    assert names(graph.search_nodes("L\x00B")) == ["ab"]
+    assert names(graph.search_nodes("bc")) == []

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from mcp import Client
 
+from mcp_server_checkpoints.server.memory import _json
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
 from tests.conftest import FULL, fields
 
@@ -163,3 +166,13 @@ def test_imported_checkpoints_are_materialised(store: CheckpointStore, tmp_path:
     other.import_checkpoints(items, replace=True)  # the replaced row keeps its entity
     assert [r[0] for r in other.db.conn().execute("SELECT name FROM graph_entities")] == [cid]
     other.db.close()
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=20))
+def test_text_encoder_writes_what_json_dumps_writes(value: object) -> None:
+    # The official text is JSON.stringify(value, null, 2); json.dumps(indent=2, ensure_ascii=False) matches it
+    # (the differential tests check that); the faster encoder must match json.dumps byte for byte.
+    assume(not any(0xD800 <= ord(ch) <= 0xDFFF for ch in json.dumps(value, ensure_ascii=False)))
+    assert _json(value) == json.dumps(value, indent=2, ensure_ascii=False)

@@ -12,7 +12,6 @@ they add. Results carry the same structured content and the same text (the offic
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
+import pydantic_core
 from pydantic import BaseModel
 
 from mcp_server_checkpoints.errors import CheckpointsError
@@ -136,8 +136,12 @@ DESCRIPTIONS = {
 
 
 def _json(value: Any) -> str:
-    """`JSON.stringify(value, null, 2)`: the official server's text content."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """`JSON.stringify(value, null, 2)`: the official server's text content.
+
+    pydantic_core's encoder writes the same bytes as `json.dumps(value, indent=2, ensure_ascii=False)`
+    (checked by the tests) about ten times faster, which matters for a whole-graph read.
+    """
+    return pydantic_core.to_json(value, indent=2).decode()
 
 
 @dataclass(frozen=True)

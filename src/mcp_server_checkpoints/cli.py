@@ -282,7 +282,9 @@ def _read_raw_lines(path: str) -> Iterator[bytes]:
 
 
 def cmd_import_memory(args: argparse.Namespace, settings: Settings) -> int:
-    report = _graph(settings).import_lines(_read_raw_lines(args.file))
+    from mcp_server_checkpoints.storage.memory_file import import_lines
+
+    report = import_lines(_graph(settings), _read_raw_lines(args.file))
     data = {"entities": report.entities, "relations": report.relations, "skipped_existing": report.skipped_existing,
             "errors": report.errors}
 
@@ -297,10 +299,12 @@ def cmd_import_memory(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_memory(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.storage.memory_file import export_lines
+
     out: IO[str] = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     n = 0
     try:
-        for line in _graph(settings).export_lines():
+        for line in export_lines(_graph(settings)):
             out.write(line + "\n")
             n += 1
     finally:

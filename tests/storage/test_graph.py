@@ -11,7 +11,8 @@ import pytest
 from mcp_server_checkpoints.errors import InvalidInputError
 from mcp_server_checkpoints.graph_models import Entity, ObservationAddition, ObservationDeletion, Relation
 from mcp_server_checkpoints.storage import open_database
-from mcp_server_checkpoints.storage.graph import EntityNotFoundError, GraphStore, parse_memory_line, rrf
+from mcp_server_checkpoints.storage.graph import EntityNotFoundError, GraphStore, rrf
+from mcp_server_checkpoints.storage.memory_file import export_lines, import_lines, parse_memory_line
 
 
 @pytest.fixture
@@ -134,13 +135,13 @@ def test_lone_surrogates_are_refused(graph: GraphStore) -> None:
 def test_export_import_round_trip_is_lossless(graph: GraphStore, tmp_path: Path) -> None:
     graph.create_entities([E("日本", "城市", "multi\nline", "dup", "dup"), E("", "", "")])
     graph.create_relations([R("日本", ""), R("ghost", "日本", "близко")])
-    lines = list(graph.export_lines())
+    lines = list(export_lines(graph))
     assert lines[0] == '{"type":"entity","name":"日本","entityType":"城市","observations":["multi\\nline","dup","dup"]}'
     other = GraphStore(open_database(tmp_path / "other.db"))
-    report = other.import_lines(lines)
+    report = import_lines(other, lines)
     assert (report.entities, report.relations, report.errors) == (2, 2, [])
-    assert list(other.export_lines()) == lines
-    again = other.import_lines(lines)
+    assert list(export_lines(other)) == lines
+    again = import_lines(other, lines)
     assert (again.entities, again.relations, again.skipped_existing) == (0, 0, 4)
     other.db.close()
 
@@ -153,7 +154,7 @@ def test_import_reports_bad_lines_and_keeps_the_rest(graph: GraphStore) -> None:
         '{"type":"relation","from":"a","to":"b","relationType":"r"}',
         '{"type":"entity","name":"a","entityType":"again","observations":[]}',
     ]
-    report = graph.import_lines(lines)
+    report = import_lines(graph, lines)
     assert (report.entities, report.relations, report.skipped_existing) == (1, 1, 1)
     assert [e.split(":")[0] for e in report.errors] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
     assert "observations" in report.errors[3] and "not UTF-8" in report.errors[4]

@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
     "uninstall": "remove exactly what `ckpt setup` added to the clients' configurations",
     "init": "add a short checkpoint section to a project's CLAUDE.md or AGENTS.md",
+    "import-memory": "read an official memory server file (JSONL) into the knowledge graph; bad lines are reported",
+    "export-memory": "write the knowledge graph in the official memory server's JSONL format",
 }
 
 
@@ -93,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("export", "import"):
         cmd[name].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                                help="progress bar on stderr (default: when stderr is a terminal)")
+    cmd["import-memory"].add_argument("file", help="the memory server's file (MEMORY_FILE_PATH, memory.jsonl), or - for stdin")
+    cmd["export-memory"].add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
     cmd["hook"].add_argument("event", choices=["pre-compact", "session-start"])
     for name in ("setup", "uninstall"):
@@ -299,6 +303,58 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_server_checkpoints.integrations import commands
 
     return commands.init(args)
+def _graph(settings: Settings) -> Any:
+    from mcp_server_checkpoints.storage.graph import GraphStore
+
+    return GraphStore(_store(settings).db)
+
+
+def _read_raw_lines(path: str) -> Iterator[bytes]:
+    """Lines as bytes: one line that is not UTF-8 is reported by the importer, not fatal to the file."""
+    if path == "-":
+        yield from sys.stdin.buffer
+        return
+    try:
+        with open(path, "rb") as fh:
+            yield from fh
+    except FileNotFoundError:
+        raise InvalidInputError(f"no file {path}") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{path} is a folder; give the memory server's JSONL file") from None
+
+
+def cmd_import_memory(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.storage.memory_file import import_lines
+
+    report = import_lines(_graph(settings), _read_raw_lines(args.file))
+    data = {"entities": report.entities, "relations": report.relations, "skipped_existing": report.skipped_existing,
+            "errors": report.errors}
+
+    def text() -> str:
+        head = (f"imported {report.entities} entities and {report.relations} relations, skipped "
+                f"{report.skipped_existing} already present" + (f", {len(report.errors)} bad lines:" if report.errors else ""))
+        return "\n".join([head] + [f"  {e}" for e in report.errors[:50]]
+                         + ([f"  … and {len(report.errors) - 50} more"] if len(report.errors) > 50 else []))
+
+    _emit(args, data, text)
+    return 1 if report.errors else 0
+
+
+def cmd_export_memory(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.storage.memory_file import export_lines
+
+    out: IO[str] = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    n = 0
+    try:
+        for line in export_lines(_graph(settings)):
+            out.write(line + "\n")
+            n += 1
+    finally:
+        if args.out:
+            out.close()
+    if args.out:
+        print(f"exported {n} lines to {args.out}", file=sys.stderr)
+    return 0
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
@@ -306,6 +362,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
     "hook": cmd_hook,
     "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,
+    "import-memory": cmd_import_memory, "export-memory": cmd_export_memory,
 }
 
 

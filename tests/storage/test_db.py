@@ -23,9 +23,9 @@ def test_pragmas_for_many_processes(db_path: Path) -> None:
 
 def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
     db = open_database(db_path)
-    latest = max(m.version for m in MIGRATIONS)
-    assert db.migrate() == latest
-    assert db.migrate() == latest
+    newest = max(m.version for m in MIGRATIONS)
+    assert db.migrate() == newest
+    assert db.migrate() == newest
     rows = db.conn().execute("SELECT version, name FROM schema_migrations").fetchall()
     assert [r[0] for r in rows] == [m.version for m in MIGRATIONS]
     tables = {r[0] for r in db.conn().execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -35,11 +35,25 @@ def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
 
 def test_new_migration_applies_on_top(db_path: Path) -> None:
     open_database(db_path).migrate()
-    latest = max(m.version for m in MIGRATIONS)
-    extra = Migration(latest + 1, "extra", lambda d: d.table("extra").create({"x": int}))
+    newest = max(m.version for m in MIGRATIONS)
+    extra = Migration(newest + 1, "extra", lambda d: d.table("extra").create({"x": int}))
     db = Database(db_path, [*MIGRATIONS, extra])
     db.migrate()
-    assert db.schema_version() == latest + 1
+    assert db.schema_version() == newest + 1
+    db.close()
+
+
+def test_missing_lower_version_still_applies(db_path: Path) -> None:
+    """Branches add migrations in parallel: a file at versions 1 and 3 must still get 2 when it appears."""
+    db = Database(db_path, [MIGRATIONS[0], Migration(3, "three", lambda d: d.table("three").create({"x": int}))])
+    db.migrate()
+    db.close()
+    two = Migration(2, "two", lambda d: d.table("two").create({"y": int}))
+    db = Database(db_path, [MIGRATIONS[0], two, Migration(3, "three", lambda d: d.table("three").create({"x": int}))])
+    assert db.migrate() == 3
+    rows = [r[0] for r in db.conn().execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert rows == [1, 2, 3]
+    assert db.conn().execute("SELECT COUNT(*) FROM two").fetchone()[0] == 0
     db.close()
 
 

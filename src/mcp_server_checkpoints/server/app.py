@@ -18,9 +18,11 @@ from mcp_server_checkpoints.errors import CheckpointsError
 from mcp_server_checkpoints.models import CheckpointFields, RecoverResult, SaveResult, SemanticState
 from mcp_server_checkpoints.recovery.lifecycle import ConversationLink
 from mcp_server_checkpoints.recovery.render import render_summary
+from mcp_server_checkpoints.server.memory import add_memory_resource, memory_tools
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
 from mcp_server_checkpoints.storage.redact import Redactor
+from mcp_server_checkpoints.storage.graph import GraphStore
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 from mcp_server_checkpoints.tools import recovery as recovery_tools
 
@@ -135,7 +137,8 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         finally:
             state.close()
 
-    tools = _tools(state)
+    graph = GraphStore(state.store.db)  # the official memory server's tools (issue #5)
+    tools = _tools(state) + memory_tools(graph)
     server = MCPServer(
         "checkpoints",
         title="Session checkpoints",
@@ -147,4 +150,5 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         log_level=settings.log_level,
     )
     _add_resources_and_prompts(server, state)
+    add_memory_resource(server, graph)
     return server

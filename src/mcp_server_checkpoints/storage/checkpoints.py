@@ -40,6 +40,7 @@ from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
 from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
 from mcp_server_checkpoints.storage.migrations import MIGRATIONS
 from mcp_server_checkpoints.storage.redact import Redactor
+from mcp_server_checkpoints.storage.snapshots import sync_snapshot
 
 JSON_LIST_FIELDS = (
     "completed", "files", "decisions", "remaining", "blockers", "user_input_needed",
@@ -186,6 +187,7 @@ class CheckpointStore:
                 "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
                 (cid, fields.status, ts, None),
             )
+            sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
         return SaveResult(
             id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
             stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions,
@@ -270,6 +272,7 @@ class CheckpointStore:
                 "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
                 (cid, status, ts, note),
             )
+            sync_snapshot(c, cid)
         return self.status_of(cid)
 
     # -- reading -----------------------------------------------------------------------
@@ -520,6 +523,7 @@ class CheckpointStore:
                     "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
                     [(cp.id, h.status, iso(parse_iso(h.at)), h.note) for h in history],
                 )
+                sync_snapshot(c, cp.id)
                 report.imported += 1
         return report
 

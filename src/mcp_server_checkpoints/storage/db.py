@@ -160,9 +160,10 @@ class Database:
         self._local.conn = c
         known = max((m.version for m in self._migrations), default=0)
         try:
-            # The common case, every process start: already up to date. Checked without a write lock.
-            row = c.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-            if row is not None and row[0] == known:
+            # The common case, every process start: every version applied. Checked without a write lock
+            # (and without importing sqlite_utils); any missing version, even a lower one, migrates.
+            done = {int(r[0]) for r in c.execute("SELECT version FROM schema_migrations")}
+            if {m.version for m in self._migrations} <= done and max(done, default=0) <= known:
                 self._migrated = True
                 return known
         except sqlite3.OperationalError:
@@ -176,6 +177,7 @@ class Database:
                 " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
             current = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+            applied = {int(r[0]) for r in c.execute("SELECT version FROM schema_migrations")}
             if current > known:
                 c.execute("ROLLBACK")
                 raise StorageError(
@@ -186,7 +188,9 @@ class Database:
 
             db = sqlite_utils.Database(c)
             for m in sorted(self._migrations, key=lambda m: m.version):
-                if m.version > current:
+                # Every version not applied yet, not only those above the newest: branches add
+                # migrations in parallel, so a file may have 1 and 3 before it meets 2.
+                if m.version not in applied:
                     m.apply(db)
                     c.execute(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

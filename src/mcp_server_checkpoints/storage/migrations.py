@@ -73,12 +73,39 @@ def _m1_checkpoints(db: sqlite_utils.Database) -> None:
     db.table("checkpoint_status").create_index(["checkpoint_id", "seq"])
 
 
+def _m3_graph(db: sqlite_utils.Database) -> None:
+    """The knowledge graph of the memory-server tools; checkpoints become session-snapshot entities."""
+    from mcp_server_checkpoints.storage.snapshots import sync_all_snapshots
+
+    for sql in (
+        # search_lc: name, type and observations lowercased by Python and joined, so the official
+        # case-insensitive substring search is one instr() per entity (SQLite's lower() folds only ASCII).
+        "CREATE TABLE graph_entities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, entity_type TEXT NOT NULL,"
+        " search_lc TEXT NOT NULL DEFAULT '', checkpoint_id TEXT REFERENCES checkpoints(id) ON DELETE SET NULL)",
+        "CREATE INDEX graph_entities_type ON graph_entities (entity_type, id)",
+        "CREATE INDEX graph_entities_checkpoint ON graph_entities (checkpoint_id)",
+        # derived = 1: projected from a checkpoint's fields and rewritten when it changes.
+        "CREATE TABLE graph_observations (id INTEGER PRIMARY KEY,"
+        " entity_id INTEGER NOT NULL REFERENCES graph_entities(id) ON DELETE CASCADE,"
+        " content TEXT NOT NULL, derived INTEGER NOT NULL DEFAULT 0)",
+        "CREATE INDEX graph_observations_entity ON graph_observations (entity_id, derived DESC, id)",
+        "CREATE TABLE graph_relations (id INTEGER PRIMARY KEY, from_name TEXT NOT NULL, to_name TEXT NOT NULL,"
+        " relation_type TEXT NOT NULL, UNIQUE (from_name, to_name, relation_type))",
+        "CREATE INDEX graph_relations_to ON graph_relations (to_name)",
+        "CREATE VIRTUAL TABLE graph_fts USING fts5(name, entity_type, observations,"
+        " tokenize='porter unicode61 remove_diacritics 2')",
+    ):
+        db.execute(sql)
+    sync_all_snapshots(db.conn)
+
+
 def _m4_redactions(db: sqlite_utils.Database) -> None:
     db.table("checkpoints").add_column("redactions", int, not_null_default=0)
 
 
-# Versions 2 and 3 belong to the embeddings and knowledge-graph migrations.
+# Version 2 (embeddings) comes from a parallel branch; Database.migrate applies missing versions in order.
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
+    Migration(3, "knowledge graph (memory-server tools), checkpoints as session-snapshot entities", _m3_graph),
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
 ]

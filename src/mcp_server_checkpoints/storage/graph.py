@@ -1,0 +1,359 @@
+"""The knowledge graph (entities, observations, relations) in SQLite, with the official memory server's semantics.
+
+Semantics copied from `@modelcontextprotocol/server-memory` (checked by tests/test_memory_differential.py):
+entities and relations keep insertion order; an existing entity name is skipped; relations are
+deduplicated on the (from, to, relationType) triple and their endpoints are not checked; adding
+observations skips those already on the entity; deleting an entity deletes every relation touching
+it; reads return the relations with at least one endpoint among the returned entities.
+
+What this module adds: every call is one transaction (`BEGIN IMMEDIATE`), so several server
+processes can share the file without losing writes; search falls back to ranked matches when the
+official substring match finds nothing; reads can be paged.
+
+Checkpoints appear here as `session-snapshot` entities: storage/snapshots.py keeps them in sync.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+
+from mcp_server_checkpoints.errors import InvalidInputError, NotFoundError
+from mcp_server_checkpoints.graph_models import (
+    AddedObservations,
+    Entity,
+    KnowledgeGraph,
+    ObservationAddition,
+    ObservationDeletion,
+    Relation,
+)
+from mcp_server_checkpoints.models import STATUSES
+from mcp_server_checkpoints.storage.db import Database, iso, utcnow
+from mcp_server_checkpoints.storage.lexical import fts_query
+
+# bm25() weights for graph_fts columns (name, entity_type, observations): a name says what the entity is.
+GRAPH_BM25_WEIGHTS = (4.0, 1.0, 1.0)
+FALLBACK_LIMIT = 10
+# Ranked fallback keeps hits scoring at least this share of the best one: a word every snapshot
+# shares ("checkpoint") must not drag the whole graph in behind the one real match.
+FALLBACK_MIN_RATIO = 0.35
+RRF_K = 60
+
+# A status observation added to a session-snapshot entity changes the checkpoint's status.
+STATUS_OBSERVATION = re.compile(r"^Status:\s*(" + "|".join(re.escape(s) for s in STATUSES) + r")\s*$")
+
+# (query, k) -> [(entity name, similarity)] best first: the semantic half of the fallback ranking.
+SemanticRanker = Callable[[str, int], list[tuple[str, float]]]
+
+
+class EntityNotFoundError(NotFoundError):
+    """add_observations named an entity that does not exist (the official server's error)."""
+
+
+def check_strings(values: Iterable[str], what: str) -> None:
+    """SQLite cannot store a lone UTF-16 surrogate; say so instead of failing deep in the driver."""
+    for v in values:
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(
+                f"{what} contains an unpaired UTF-16 surrogate, which cannot be stored; send valid Unicode text"
+            ) from None
+
+
+def fold(text: str) -> str:
+    """Case folding for substring search: `toLowerCase()` in the official server, `str.lower()` here."""
+    return text.lower()
+
+
+# Joins an entity's folded name, type and observations into one searchable string; a query that
+# holds it takes the slow exact path (a match must not span two fields).
+SEP = "\x1f"
+
+
+def reindex(c: sqlite3.Connection, entity_ids: Iterable[int]) -> None:
+    """Rewrite the search rows of these entities: the folded haystack and the full-text row (deleted ones lose theirs)."""
+    ids = json.dumps(sorted(set(entity_ids)))
+    c.execute("DELETE FROM graph_fts WHERE rowid IN (SELECT value FROM json_each(?))", (ids,))
+    rows = c.execute("SELECT id, name, entity_type FROM graph_entities WHERE id IN (SELECT value FROM json_each(?))",
+                     (ids,)).fetchall()
+    obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
+    for eid, content in c.execute(
+            "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY entity_id, derived DESC, id", (ids,)):
+        obs[int(eid)].append(content)
+    c.executemany("UPDATE graph_entities SET search_lc = ? WHERE id = ?",
+                  [(SEP.join(fold(x) for x in (r[1], r[2], *obs[int(r[0])])), r[0]) for r in rows])
+    c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
+                  [(r[0], r[1], r[2], "\n".join(obs[int(r[0])])) for r in rows])
+
+
+def insert_entity(c: sqlite3.Connection, name: str, entity_type: str, checkpoint_id: str | None = None) -> int:
+    cur = c.execute("INSERT INTO graph_entities (name, entity_type, checkpoint_id) VALUES (?, ?, ?)",
+                    (name, entity_type, checkpoint_id))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def insert_observations(c: sqlite3.Connection, entity_id: int, contents: Sequence[str], *, derived: bool = False) -> None:
+    c.executemany(
+        "INSERT INTO graph_observations (entity_id, content, derived) VALUES (?, ?, ?)",
+        [(entity_id, o, int(derived)) for o in contents],
+    )
+
+
+def insert_relation(c: sqlite3.Connection, rel: Relation) -> bool:
+    """Insert unless the triple exists; True when it was new."""
+    cur = c.execute(
+        "INSERT OR IGNORE INTO graph_relations (from_name, to_name, relation_type) VALUES (?, ?, ?)", rel.key()
+    )
+    return cur.rowcount > 0
+
+
+def rrf(*rankings: Sequence[str], k: int = RRF_K) -> list[str]:
+    """Reciprocal-rank fusion of best-first lists of names."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for pos, name in enumerate(ranking):
+            scores[name] = scores.get(name, 0.0) + 1.0 / (k + pos + 1)
+    return sorted(scores, key=lambda n: (-scores[n], n))
+
+
+class GraphStore:
+    """The nine memory-server operations, plus paging and the ranked fallback search (the file format: memory_file.py)."""
+
+    def __init__(self, db: Database, *, semantic: SemanticRanker | None = None) -> None:
+        self.db = db
+        self.semantic = semantic
+
+    # -- writes --------------------------------------------------------------------------
+    def create_entities(self, entities: Sequence[Entity]) -> list[Entity]:
+        """Create the entities whose name is new; returns those created, in order."""
+        for e in entities:
+            check_strings([e.name, e.entityType, *e.observations], "an entity")
+        created: list[Entity] = []
+        touched: list[int] = []
+        with self.db.write() as c:
+            for e in entities:
+                if c.execute("SELECT 1 FROM graph_entities WHERE name = ?", (e.name,)).fetchone():
+                    continue  # also a repeat within this call: names are unique
+                eid = insert_entity(c, e.name, e.entityType)
+                insert_observations(c, eid, e.observations)
+                touched.append(eid)
+                created.append(e)
+            reindex(c, touched)
+        return created
+
+    def create_relations(self, relations: Sequence[Relation]) -> list[Relation]:
+        """Create the relations whose (from, to, relationType) triple is new; endpoints are not checked."""
+        for r in relations:
+            check_strings(r.key(), "a relation")
+        with self.db.write() as c:
+            return [r for r in relations if insert_relation(c, r)]
+
+    def add_observations(self, additions: Sequence[ObservationAddition]) -> list[AddedObservations]:
+        """Append observations not already on the entity; a missing entity fails the whole call."""
+        for a in additions:
+            check_strings([a.entityName, *a.contents], "an observation")
+        results: list[AddedObservations] = []
+        touched: list[int] = []
+        with self.db.write() as c:
+            for a in additions:
+                row = c.execute("SELECT id, checkpoint_id FROM graph_entities WHERE name = ?", (a.entityName,)).fetchone()
+                if row is None:
+                    # The official server's exact text; the name is the caller's own entity name.
+                    raise EntityNotFoundError(f"Entity with name {a.entityName} not found")
+                eid, checkpoint_id = int(row[0]), row[1]
+                existing = {r[0] for r in c.execute("SELECT content FROM graph_observations WHERE entity_id = ?", (eid,))}
+                # Like the official server: skip what the entity has, keep repeats within the call.
+                new = [o for o in a.contents if o not in existing]
+                insert_observations(c, eid, new)
+                if checkpoint_id is not None:
+                    self._apply_snapshot_status(c, checkpoint_id, new)
+                touched.append(eid)
+                results.append(AddedObservations(entityName=a.entityName, addedObservations=new))
+            reindex(c, touched)
+        return results
+
+    @staticmethod
+    def _apply_snapshot_status(c: sqlite3.Connection, checkpoint_id: str, added: Sequence[str]) -> None:
+        """`Status: resumed` added to a session-snapshot marks the checkpoint resumed, as mark_status would."""
+        from mcp_server_checkpoints.storage.snapshots import sync_snapshot
+
+        for o in added:
+            m = STATUS_OBSERVATION.match(o)
+            if m is None:
+                continue
+            status, ts = m.group(1), iso(utcnow())
+            c.execute("UPDATE checkpoints SET status = ?, updated_at = ? WHERE id = ?", (status, ts, checkpoint_id))
+            c.execute("INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
+                      (checkpoint_id, status, ts, "via add_observations"))
+            sync_snapshot(c, checkpoint_id)
+
+    def delete_entities(self, names: Sequence[str]) -> None:
+        """Delete the entities and every relation touching them; unknown names are ignored.
+
+        A session-snapshot entity leaves the graph but its checkpoint stays (the checkpoint tools own
+        it); the entity comes back when the checkpoint next changes.
+        """
+        check_strings(names, "an entity name")
+        wanted = json.dumps(list(dict.fromkeys(names)))
+        with self.db.write() as c:
+            ids = [r[0] for r in c.execute(
+                "SELECT id FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))", (wanted,))]
+            c.execute("DELETE FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))", (wanted,))
+            c.execute("DELETE FROM graph_relations WHERE from_name IN (SELECT value FROM json_each(?))"
+                      " OR to_name IN (SELECT value FROM json_each(?))", (wanted, wanted))
+            reindex(c, ids)
+
+    def delete_observations(self, deletions: Sequence[ObservationDeletion]) -> None:
+        """Remove matching observations; missing entities and observations are ignored.
+
+        Observations projected from a checkpoint (its fields) stay: they are rewritten from the
+        checkpoint whenever it changes. Observations added by agents can be deleted.
+        """
+        for d in deletions:
+            check_strings([d.entityName, *d.observations], "an observation")
+        touched: list[int] = []
+        with self.db.write() as c:
+            for d in deletions:
+                row = c.execute("SELECT id FROM graph_entities WHERE name = ?", (d.entityName,)).fetchone()
+                if row is None:
+                    continue
+                c.execute("DELETE FROM graph_observations WHERE entity_id = ? AND derived = 0"
+                          " AND content IN (SELECT value FROM json_each(?))", (row[0], json.dumps(d.observations)))
+                touched.append(int(row[0]))
+            reindex(c, touched)
+
+    def delete_relations(self, relations: Sequence[Relation]) -> None:
+        for r in relations:
+            check_strings(r.key(), "a relation")
+        with self.db.write() as c:
+            c.executemany("DELETE FROM graph_relations WHERE from_name = ? AND to_name = ? AND relation_type = ?",
+                          [r.key() for r in relations])
+
+    # -- reads ---------------------------------------------------------------------------
+    def read_graph(self, *, entity_types: Sequence[str] | None = None, limit: int | None = None,
+                   offset: int = 0) -> KnowledgeGraph:
+        """The whole graph (the official behaviour), or one page of it.
+
+        With no argument: every entity and every relation. With entity types, limit or offset: those
+        entities, in insertion order, and the relations with at least one endpoint among them.
+        """
+        if entity_types is None and limit is None and offset == 0:
+            with self.db.read() as c:
+                entities = self._entities(c, "SELECT id, name, entity_type FROM graph_entities ORDER BY id", ())
+                relations = self._relations(c, "SELECT from_name, to_name, relation_type FROM graph_relations ORDER BY id", ())
+            return KnowledgeGraph(entities=entities, relations=relations)
+        where, params = "1", []
+        if entity_types is not None:
+            check_strings(entity_types, "entityTypes")
+            where, params = "entity_type IN (SELECT value FROM json_each(?))", [json.dumps(list(entity_types))]
+        sql = f"SELECT id, name, entity_type FROM graph_entities WHERE {where} ORDER BY id LIMIT ? OFFSET ?"
+        with self.db.read() as c:
+            entities = self._entities(c, sql, (*params, -1 if limit is None else limit, offset))
+            return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+
+    def search_nodes(self, query: str) -> KnowledgeGraph:
+        """The official case-insensitive substring match; when it finds nothing, the best ranked matches."""
+        check_strings([query], "query")
+        q = fold(query)
+        with self.db.read() as c:
+            if SEP not in q:
+                entities = self._entities(
+                    c, "SELECT id, name, entity_type FROM graph_entities WHERE instr(search_lc, ?) > 0 ORDER BY id", (q,))
+            else:  # the separator itself is searched for: compare field by field
+                entities = [e for e in self._entities(c, "SELECT id, name, entity_type FROM graph_entities ORDER BY id", ())
+                            if any(q in fold(x) for x in (e.name, e.entityType, *e.observations))]
+            if not entities:
+                entities = self._ranked(c, query)
+            return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+
+    def open_nodes(self, names: Sequence[str]) -> KnowledgeGraph:
+        """The named entities that exist, in insertion order, and the relations touching them."""
+        check_strings(names, "an entity name")
+        with self.db.read() as c:
+            entities = self._entities(
+                c, "SELECT id, name, entity_type FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))"
+                   " ORDER BY id", (json.dumps(list(names)),))
+            return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+
+    def ranked(self, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:
+        """Best ranked matches (lexical, fused with semantic when a ranker is set), without the substring step."""
+        with self.db.read() as c:
+            return self._ranked(c, query, limit)
+
+    def _ranked(self, c: sqlite3.Connection, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:
+        lexical = self._lexical(c, query, limit)
+        rankings = [lexical] if lexical else []
+        if self.semantic is not None:
+            semantic = [name for name, _ in self.semantic(query, limit)]
+            if semantic:
+                rankings.append(semantic)
+        if not rankings:
+            return []
+        names = rrf(*rankings)[:limit] if len(rankings) > 1 else rankings[0][:limit]
+        found = {e.name: e for e in self._entities(
+            c, "SELECT id, name, entity_type FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))",
+            (json.dumps(names),))}
+        return [found[n] for n in names if n in found]
+
+    @staticmethod
+    def _lexical(c: sqlite3.Connection, query: str, limit: int) -> list[str]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        weights = ", ".join(str(w) for w in GRAPH_BM25_WEIGHTS)
+        rows = c.execute(
+            f"SELECT e.name, bm25(graph_fts, {weights}) AS rank FROM graph_fts JOIN graph_entities e"
+            " ON e.id = graph_fts.rowid WHERE graph_fts MATCH ? ORDER BY rank, e.id DESC LIMIT ?",
+            (match, limit),
+        ).fetchall()
+        if not rows:
+            return []
+        best = -float(rows[0][1])
+        return [r[0] for r in rows if best <= 0 or -float(r[1]) >= FALLBACK_MIN_RATIO * best]
+
+    @staticmethod
+    def _entities(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Entity]:
+        rows = c.execute(sql, tuple(params)).fetchall()
+        if not rows:
+            return []
+        obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
+        if len(rows) > 500:
+            # Most of the graph: one ordered scan beats a lookup per entity.
+            cur = c.execute("SELECT entity_id, content FROM graph_observations ORDER BY entity_id, derived DESC, id")
+        else:
+            cur = c.execute(
+                "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY entity_id, derived DESC, id", (json.dumps(list(obs)),))
+        for eid, content in cur:
+            if eid in obs:
+                obs[eid].append(content)
+        # model_construct: these rows were validated on the way in; validating 10k again costs 3× more.
+        return [Entity.model_construct(name=r[1], entityType=r[2], observations=obs[int(r[0])]) for r in rows]
+
+    @staticmethod
+    def _relations(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Relation]:
+        return [Relation.model_construct(from_=r[0], to=r[1], relationType=r[2]) for r in c.execute(sql, tuple(params))]
+
+    def _relations_touching(self, c: sqlite3.Connection, names: Sequence[str]) -> list[Relation]:
+        if not names:
+            return []
+        wanted = json.dumps(list(names))
+        return self._relations(
+            c, "SELECT from_name, to_name, relation_type FROM graph_relations"
+               " WHERE from_name IN (SELECT value FROM json_each(?1)) OR to_name IN (SELECT value FROM json_each(?1))"
+               " ORDER BY id", (wanted,))
+
+    def counts(self) -> dict[str, int]:
+        with self.db.read() as c:
+            return {
+                "entities": int(c.execute("SELECT COUNT(*) FROM graph_entities").fetchone()[0]),
+                "relations": int(c.execute("SELECT COUNT(*) FROM graph_relations").fetchone()[0]),
+                "observations": int(c.execute("SELECT COUNT(*) FROM graph_observations").fetchone()[0]),
+            }

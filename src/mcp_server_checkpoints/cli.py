@@ -306,7 +306,8 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 def _graph(settings: Settings) -> Any:
     from mcp_server_checkpoints.storage.graph import GraphStore
 
-    return GraphStore(_store(settings).db)
+    store = _store(settings)
+    return GraphStore(store.db, redactor=store.redactor)
 
 
 def _read_raw_lines(path: str) -> Iterator[bytes]:

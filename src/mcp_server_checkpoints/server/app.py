@@ -137,7 +137,7 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         finally:
             state.close()
 
-    graph = GraphStore(state.store.db)  # the official memory server's tools (issue #5)
+    graph = GraphStore(state.store.db, redactor=state.store.redactor)  # the official memory server's tools (issue #5)
     tools = _tools(state) + memory_tools(graph)
     server = MCPServer(
         "checkpoints",

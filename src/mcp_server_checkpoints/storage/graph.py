@@ -34,6 +34,7 @@ from mcp_server_checkpoints.graph_models import (
 from mcp_server_checkpoints.models import STATUSES
 from mcp_server_checkpoints.storage.db import Database, iso, utcnow
 from mcp_server_checkpoints.storage.lexical import fts_query
+from mcp_server_checkpoints.storage.redact import Redactor
 
 # bm25() weights for graph_fts columns (name, entity_type, observations): a name says what the entity is.
 GRAPH_BM25_WEIGHTS = (4.0, 1.0, 1.0)
@@ -126,15 +127,23 @@ def rrf(*rankings: Sequence[str], k: int = RRF_K) -> list[str]:
 class GraphStore:
     """The nine memory-server operations, plus paging and the ranked fallback search (the file format: memory_file.py)."""
 
-    def __init__(self, db: Database, *, semantic: SemanticRanker | None = None) -> None:
+    def __init__(self, db: Database, *, semantic: SemanticRanker | None = None,
+                 redactor: Redactor | None = None) -> None:
         self.db = db
         self.semantic = semantic
+        # Observations are free text: secrets in them are redacted before they are stored, like every
+        # checkpoint field. Names and types are identifiers and are kept as given.
+        self.redactor = redactor or Redactor.build()
+
+    def _clean(self, observations: Sequence[str]) -> list[str]:
+        return [self.redactor.redact(o)[0] for o in observations]
 
     # -- writes --------------------------------------------------------------------------
     def create_entities(self, entities: Sequence[Entity]) -> list[Entity]:
-        """Create the entities whose name is new; returns those created, in order."""
+        """Create the entities whose name is new; returns those created (as stored), in order."""
         for e in entities:
             check_strings([e.name, e.entityType, *e.observations], "an entity")
+        entities = [e.model_copy(update={"observations": self._clean(e.observations)}) for e in entities]
         created: list[Entity] = []
         touched: list[int] = []
         with self.db.write() as c:
@@ -159,6 +168,7 @@ class GraphStore:
         """Append observations not already on the entity; a missing entity fails the whole call."""
         for a in additions:
             check_strings([a.entityName, *a.contents], "an observation")
+        additions = [a.model_copy(update={"contents": self._clean(a.contents)}) for a in additions]
         results: list[AddedObservations] = []
         touched: list[int] = []
         with self.db.write() as c:

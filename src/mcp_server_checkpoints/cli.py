@@ -123,7 +123,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "http":
         server.run("streamable-http", host=args.host, port=args.port, stateless_http=True, json_response=True)
     else:
-        server.run()
+        import anyio
+
+        from mcp_server_checkpoints.server.stdio import run_stdio
+
+        anyio.run(run_stdio, server)  # answers undecodable lines; SIGTERM and stdin EOF both exit 0
     return 0
 
 

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "import": "read checkpoints from a JSONL export",
     "stats": "counts, sizes and compression of the database",
     "verify": "check the database file and every payload checksum",
+    "delete": "delete one checkpoint and its status history (children are kept)",
+    "backup": "copy the database to a file with SQLite's online backup (safe while servers write)",
     "demo": "drive the real server through the real MCP client on a throw-away database",
 }
 
@@ -81,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("export", "import"):
         cmd[name].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                                help="progress bar on stderr (default: when stderr is a terminal)")
+    cmd["delete"].add_argument("id")
+    cmd["backup"].add_argument("dest", help="the backup file to write")
+    cmd["backup"].add_argument("--force", action="store_true", help="overwrite DEST if it exists")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
     return parser
 
@@ -255,6 +260,29 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    restored = _store(settings).delete(args.id)
+    note = f" ({restored} child payload{'s' if restored != 1 else ''} re-stored as full copies)" if restored else ""
+    _emit(args, {"deleted": args.id, "children_restored": restored}, lambda: f"deleted {args.id}{note}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    dest = Path(args.dest).expanduser()
+    if dest.exists() and not args.force:
+        raise InvalidInputError(f"{dest} exists; give another path or --force to overwrite it")
+    if dest.resolve() == settings.db.resolve():
+        raise InvalidInputError("the backup path is the database itself; give another path")
+    store = _store(settings)
+    store.db.backup(dest)
+    count = _store(settings.model_copy(update={"db": dest})).count()
+    _emit(args, {"backup": str(dest), "checkpoints": count, "bytes": dest.stat().st_size},
+          lambda: f"backed up {count} checkpoint{'s' if count != 1 else ''} to {dest} ({dest.stat().st_size:,} bytes)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_server_checkpoints.demo import run_demo
 
@@ -263,7 +291,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
-    "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
+    "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify,
+    "delete": cmd_delete, "backup": cmd_backup, "demo": cmd_demo,
 }
 
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BUSY_TIMEOUT_MS = 15_000
+# After a checkpoint, the WAL file is truncated back to this size: a reader that held a snapshot
+# through a long burst of writes must not leave a WAL as big as the burst behind it for good.
+JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def utcnow() -> datetime:
@@ -93,6 +96,7 @@ class Database:
             c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
+            c.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             c.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from None

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -36,7 +37,8 @@ from mcp.shared.message import SessionMessage
 
 log = logging.getLogger("mcp_server_checkpoints.stdio")
 
-_MAX_DEPTH = 200  # deeper JSON is answered as a parse error before any parser recurses into it
+_MAX_DEPTH = 200  # pydantic's JSON parser refuses deeper input (the envelope takes 2 levels)
+_DEEP = "a value is nested too deeply (about 200 levels at most); flatten it"
 
 
 def _bad_text_path(value: Any, path: list[str], depth: int = 0) -> list[str] | None:
@@ -81,6 +83,43 @@ def _error(rid: int | str | None, code: int, message: str) -> types.JSONRPCMessa
     return types.JSONRPCError(jsonrpc="2.0", id=rid, error=types.ErrorData(code=code, message=message))
 
 
+def _tool_error(rid: int | str, text: str) -> types.JSONRPCMessage:
+    result = types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+    return types.JSONRPCResponse(jsonrpc="2.0", id=rid, result=result.model_dump(by_alias=True, mode="json",
+                                                                                  exclude_none=True))
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            deepest = max(deepest, d)
+            stack.extend((child, d + 1) for child in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
+# The request's own id and method sit before its first nested value in every real client's output.
+_HEAD_ID = re.compile(r'"id"\s*:\s*(-?\d{1,15}|"[A-Za-z0-9._:-]{1,100}")\s*[,}]')
+_HEAD_TOOLS_CALL = re.compile(r'"method"\s*:\s*"tools/call"')
+
+
+def _too_deep(line: str) -> types.JSONRPCMessage:
+    """Answer a line nested too deeply to parse; its id is read from the line's head when it can be."""
+    first = line.find("{")
+    cut = min((i for i in (line.find("["), line.find("{", first + 1)) if i >= 0), default=len(line))
+    head = line[:cut]
+    found = _HEAD_ID.search(head)
+    if found is None:
+        return _error(None, types.PARSE_ERROR, f"Parse error: {_DEEP}")
+    raw = found.group(1)
+    rid: int | str = raw.strip('"') if raw.startswith('"') else int(raw)
+    if _HEAD_TOOLS_CALL.search(head):
+        return _tool_error(rid, f"Invalid arguments: {_DEEP}.")
+    return _error(rid, types.INVALID_PARAMS, f"Invalid params: {_DEEP}")
+
+
 def answer_for(line: str, tool_args: Callable[[str], set[str] | None]) -> types.JSONRPCMessage | None:
     """The reply to a line the SDK cannot decode, or None when the line is fine (or needs no reply).
 
@@ -96,7 +135,9 @@ def answer_for(line: str, tool_args: Callable[[str], set[str] | None]) -> types.
         pass
     try:
         data = json.loads(line)  # Python's parser accepts lone surrogate escapes; pydantic's does not
-    except (ValueError, RecursionError):
+    except RecursionError:
+        return _too_deep(line)
+    except ValueError:
         return _error(None, types.PARSE_ERROR, "Parse error: the line is not valid JSON")
     rid = _request_id(data)
     is_request = isinstance(data, dict) and "id" in data and "method" in data
@@ -105,22 +146,23 @@ def answer_for(line: str, tool_args: Callable[[str], set[str] | None]) -> types.
             log.warning("dropped an invalid notification (it has no id to answer)")
             return None
         return _error(rid, types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 request or notification")
+    if rid is None:  # the id itself is unusable: JSON-RPC says answer with id null
+        return _error(None, types.INVALID_REQUEST, "Invalid Request: the id must be a number or a string")
+    if _depth(data) >= _MAX_DEPTH - 1:
+        if data.get("method") == "tools/call":
+            return _tool_error(rid, f"Invalid arguments: {_DEEP}.")
+        return _error(rid, types.INVALID_PARAMS, f"Invalid params: {_DEEP}")
     bad = _bad_text_path(data, [])
     if bad is None:
         return _error(rid, types.INVALID_REQUEST, "Invalid Request: the JSON-RPC envelope is malformed")
-    if rid is None:  # the id itself is unusable: JSON-RPC says answer with id null
-        return _error(None, types.INVALID_REQUEST, "Invalid Request: the id holds invalid Unicode")
     if data.get("method") == "tools/call" and bad[:2] == ["params", "arguments"] and len(bad) >= 3:
         params = data.get("params") or {}
         name = params.get("name") if isinstance(params, dict) else None
         known = tool_args(name) if isinstance(name, str) else None
         arg = bad[2] if known is not None and bad[2] in known else None
         where = f"argument {arg!r}" if arg else "an argument"
-        text = (f"Invalid arguments for {name if known is not None else 'this tool'}: {where} holds invalid Unicode"
-                " (an unpaired UTF-16 surrogate); send valid Unicode text.")
-        result = types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
-        return types.JSONRPCResponse(jsonrpc="2.0", id=rid,
-                                     result=result.model_dump(by_alias=True, mode="json", exclude_none=True))
+        return _tool_error(rid, f"Invalid arguments for {name if known is not None else 'this tool'}: {where} holds"
+                                " invalid Unicode (an unpaired UTF-16 surrogate); send valid Unicode text.")
     return _error(rid, types.INVALID_PARAMS, "Invalid params: a value holds invalid Unicode (an unpaired UTF-16 surrogate)")
 
 

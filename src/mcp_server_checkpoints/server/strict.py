@@ -106,7 +106,11 @@ class StrictArguments:
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
-            tool = self._tools.get(ctx.params.get("name", ""))
+            name = ctx.params.get("name", "")
+            tool = self._tools.get(name) if isinstance(name, str) else None
+            if tool is None and isinstance(name, str):
+                # The SDK's "Unknown tool: <name>" repeats what the caller sent, which may be a pasted secret.
+                return _error_result("Unknown tool; call tools/list for the tools this server has.")
             args = ctx.params.get("arguments") or {}
             if tool is not None and isinstance(args, dict):
                 try:

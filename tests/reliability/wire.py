@@ -77,6 +77,20 @@ class WireServer:
         self.send(msg)
         return self._next_id
 
+    def exchange(self, data: bytes | str, timeout: float = 30.0) -> dict[str, Any]:
+        """Send one raw line and return the next message the server writes (requests go one at a time)."""
+        seen = len(self.lines)
+        self.send_raw(data)
+        deadline = time.monotonic() + timeout
+        while len(self.lines) <= seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer within {timeout} s; stderr: {self.stderr[-2000:]}")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}): {self.stderr[-2000:]}")
+            time.sleep(0.005)
+        msg: dict[str, Any] = json.loads(self.lines[seen])
+        return msg
+
     def call_tool_line(self, rid: int, name: str, arguments: dict[str, Any]) -> bytes:
         return (json.dumps({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
                             "params": {"name": name, "arguments": arguments}}) + "\n").encode()

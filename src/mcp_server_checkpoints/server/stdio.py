@@ -129,10 +129,19 @@ def answer_for(line: str, tool_args: Callable[[str], set[str] | None]) -> types.
     if not line.strip():
         return None
     try:
-        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-        return None
+        message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
     except Exception:  # pydantic's ValidationError, or RecursionError on absurd nesting
         pass
+    else:
+        if not isinstance(message, types.JSONRPCNotification):
+            return None
+        # A request whose id is neither a number nor a string validates as a notification (the id is
+        # ignored as an extra field) and would never be answered: JSON-RPC says answer with id null.
+        with suppress(ValueError, RecursionError):
+            data = json.loads(line)
+            if isinstance(data, dict) and "id" in data and data["id"] is not None:
+                return _error(None, types.INVALID_REQUEST, "Invalid Request: the id must be a number or a string")
+        return None
     try:
         data = json.loads(line)  # Python's parser accepts lone surrogate escapes; pydantic's does not
     except RecursionError:

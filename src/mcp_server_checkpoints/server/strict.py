@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import METHOD_NOT_FOUND, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticUndefined
 
@@ -119,7 +120,13 @@ class StrictArguments:
                     return _error_result(describe_errors(tool.name, exc))
                 except RecursionError:
                     return _error_result(f"Invalid arguments for {tool.name}: nested too deeply.")
-        return await call_next(ctx)
+        try:
+            return await call_next(ctx)
+        except MCPError as exc:
+            if exc.code == METHOD_NOT_FOUND and exc.data is not None:
+                # The SDK puts the unknown method name in `data`: what the caller sent is never echoed.
+                raise MCPError(code=METHOD_NOT_FOUND, message="Method not found") from None
+            raise
 
 
 def _error_result(text: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ TOOLS = {"save_checkpoint": {"title", "goal", "payload"}}
 
 def answer(line: str) -> dict[str, object] | None:
     reply = answer_for(line, TOOLS.get)
-    return None if reply is None else json.loads(reply.model_dump_json(by_alias=True, exclude_unset=True)  # as the SDK writes it)
+    return None if reply is None else json.loads(reply.model_dump_json(by_alias=True, exclude_unset=True))  # as the SDK writes
 
 
 def test_valid_lines_pass_through() -> None:

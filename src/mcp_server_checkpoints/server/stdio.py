@@ -126,22 +126,35 @@ def answer_for(line: str, tool_args: Callable[[str], set[str] | None]) -> types.
     `tool_args(name)` gives the argument names of a known tool (None for an unknown tool): only
     names we defined ourselves are repeated back in messages.
     """
+    return _classify(line, tool_args)[0]
+
+
+def _classify(line: str, tool_args: Callable[[str], set[str] | None]) -> tuple[types.JSONRPCMessage | None, Any]:
+    """(our reply to a bad line, or None; the message the SDK will decode from a good line, or None)."""
     if not line.strip():
-        return None
+        return None, None
     try:
         message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
     except Exception:  # pydantic's ValidationError, or RecursionError on absurd nesting
         pass
     else:
         if not isinstance(message, types.JSONRPCNotification):
-            return None
-        # A request whose id is neither a number nor a string validates as a notification (the id is
-        # ignored as an extra field) and would never be answered: JSON-RPC says answer with id null.
-        with suppress(ValueError, RecursionError):
-            data = json.loads(line)
-            if isinstance(data, dict) and "id" in data and data["id"] is not None:
-                return _error(None, types.INVALID_REQUEST, "Invalid Request: the id must be a number or a string")
-        return None
+            return None, message
+        return _check_notification(line), message
+    return _answer_bad(line, tool_args), None
+
+
+def _check_notification(line: str) -> types.JSONRPCMessage | None:
+    # A request whose id is neither a number nor a string validates as a notification (the id is
+    # ignored as an extra field) and would never be answered: JSON-RPC says answer with id null.
+    with suppress(ValueError, RecursionError):
+        data = json.loads(line)
+        if isinstance(data, dict) and "id" in data and data["id"] is not None:
+            return _error(None, types.INVALID_REQUEST, "Invalid Request: the id must be a number or a string")
+    return None
+
+
+def _answer_bad(line: str, tool_args: Callable[[str], set[str] | None]) -> types.JSONRPCMessage | None:
     try:
         data = json.loads(line)  # Python's parser accepts lone surrogate escapes; pydantic's does not
     except RecursionError:
@@ -176,17 +189,30 @@ def answer_for(line: str, tool_args: Callable[[str], set[str] | None]) -> types.
 
 
 class _GuardedLines:
-    """stdin as an async iterator of the lines the SDK can decode; the other lines are answered here."""
+    """stdin as an async iterator of the lines the SDK can decode; the other lines are answered here.
 
-    def __init__(self, stdin: _StdinLines, tool_args: Callable[[str], set[str] | None]) -> None:
+    At EOF it waits (up to `drain_s`) for the requests already passed on to be answered, so a client
+    that sends its last request and closes stdin still gets the answer.
+    """
+
+    def __init__(self, stdin: _StdinLines, tool_args: Callable[[str], set[str] | None], drain_s: float = 1.5) -> None:
         self._stdin = stdin
         self._tool_args = tool_args
+        self._drain_s = drain_s
         self._write: Any = None
         self._attached = anyio.Event()
+        self._pending: set[Any] = set()
+        self._idle = anyio.Event()
+        self._idle.set()
 
     def attach(self, write_stream: Any) -> None:
         self._write = write_stream
         self._attached.set()
+
+    def answered(self, rid: Any) -> None:
+        self._pending.discard(rid)
+        if not self._pending:
+            self._idle.set()
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._lines()
@@ -194,17 +220,46 @@ class _GuardedLines:
     async def _lines(self) -> AsyncIterator[str]:
         async for line in self._stdin:
             try:
-                reply = answer_for(line, self._tool_args)
+                reply, message = _classify(line, self._tool_args)
             except Exception:  # a guard must never kill the transport: let the SDK see the line
                 log.exception("could not check an input line")
-                reply = None
+                reply, message = None, None
             if reply is None:
+                if isinstance(message, types.JSONRPCRequest):
+                    self._pending.add(message.id)
+                    self._idle = anyio.Event()
+                elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+                    self.answered((message.params or {}).get("requestId"))
                 yield line
                 continue
             log.warning("answered an undecodable input line with an error")
             await self._attached.wait()
             with suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
                 await self._write.send(SessionMessage(reply))
+        with anyio.move_on_after(self._drain_s):
+            await self._idle.wait()
+
+
+class _TrackAnswers:
+    """The session's write stream, telling the guard which requests have been answered."""
+
+    def __init__(self, inner: Any, guard: _GuardedLines) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._inner.send(item)
+        if isinstance(item.message, types.JSONRPCResponse | types.JSONRPCError):
+            self._guard.answered(item.message.id)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _TrackAnswers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class _StdinLines:
@@ -292,5 +347,6 @@ async def run_stdio(server: MCPServer) -> None:
         guard = _GuardedLines(stdin, known.get)
         async with stdio_server(stdin=guard) as (read_stream, write_stream):  # type: ignore[arg-type]
             guard.attach(write_stream)
-            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+            tracked = _TrackAnswers(write_stream, guard)
+            await lowlevel.run(read_stream, tracked, lowlevel.create_initialization_options())
         tg.cancel_scope.cancel()

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 PROCESSES = 8
 SAVES = 50
-AFTER = 3  # saves per process once the reader has let go
+AFTER_ROUNDS = 10  # at most this many rounds of one save per process once the reader has let go
 
 
 def wal_size(db: Path) -> int:
@@ -110,7 +110,14 @@ def test_eight_servers_fifty_saves_each(tmp_path: Path) -> None:
         reader.release.set()
         reader.join(timeout=30)
         assert reader.seen_at_end == reader.seen_at_start  # a snapshot: the reader saw none of the burst
-        phase(AFTER, "after")  # commits after the reader let go checkpoint the WAL, then restart it
+        # Commits after the reader let go checkpoint the WAL; the next write restarts it and truncates the
+        # file to journal_size_limit. Another server may be mid-read at that instant, so allow a few rounds.
+        rounds = 0
+        while rounds < AFTER_ROUNDS:
+            rounds += 1
+            phase(1, f"after{rounds}")
+            if wal_size(db) <= JOURNAL_SIZE_LIMIT:
+                break
         bounded = wal_size(db)
         assert not errors, errors[:3]
     finally:
@@ -122,7 +129,7 @@ def test_eight_servers_fifty_saves_each(tmp_path: Path) -> None:
     assert bounded <= JOURNAL_SIZE_LIMIT, f"WAL still {bounded:,} bytes after the reader let go"
     store = CheckpointStore(open_database(db))
     try:
-        assert store.count() == PROCESSES * (SAVES + AFTER)
+        assert store.count() == PROCESSES * (SAVES + rounds)
         for cid, (n, i) in acked.items():
             cp = store.get(cid)  # payload decompressed and its sha256 verified
             assert cp.title.startswith(f"writer {n} ") and cp.payload is not None
@@ -130,7 +137,7 @@ def test_eight_servers_fifty_saves_each(tmp_path: Path) -> None:
         assert store.verify().ok
     finally:
         store.db.close()
-    print(f"\nmany writers: {PROCESSES} processes, {len(acked)} saves, {sum(statuses.values())} status changes;"
-          f" WAL peak {peak:,} bytes with a reader holding a snapshot, {bounded:,} after")
+    print(f"\nmany writers: {PROCESSES} processes, {PROCESSES * SAVES} saves in the burst ({len(acked)} in all), {sum(statuses.values())} status changes;"
+          f" WAL peak {peak:,} bytes with a reader holding a snapshot, {bounded:,} after {rounds} round(s) of saves")
 
 

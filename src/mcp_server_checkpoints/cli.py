@@ -291,8 +291,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
-    "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify,
-    "delete": cmd_delete, "backup": cmd_backup, "demo": cmd_demo,
+    "delete": cmd_delete, "backup": cmd_backup,
+    "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
 }
 
 

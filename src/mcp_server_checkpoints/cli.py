@@ -168,6 +168,29 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    restored = _store(settings).delete(args.id)
+    note = f" ({restored} child payload{'s' if restored != 1 else ''} re-stored as full copies)" if restored else ""
+    _emit(args, {"deleted": args.id, "children_restored": restored}, lambda: f"deleted {args.id}{note}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    dest = Path(args.dest).expanduser()
+    if dest.exists() and not args.force:
+        raise InvalidInputError(f"{dest} exists; give another path or --force to overwrite it")
+    if dest.resolve() == settings.db.resolve():
+        raise InvalidInputError("the backup path is the database itself; give another path")
+    store = _store(settings)
+    store.db.backup(dest)
+    count = _store(settings.model_copy(update={"db": dest})).count()
+    _emit(args, {"backup": str(dest), "checkpoints": count, "bytes": dest.stat().st_size},
+          lambda: f"backed up {count} checkpoint{'s' if count != 1 else ''} to {dest} ({dest.stat().st_size:,} bytes)")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     total = store.count()
@@ -258,29 +281,6 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     _emit(args, data, text)
     return 0 if report.ok else 1
-
-
-def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
-    restored = _store(settings).delete(args.id)
-    note = f" ({restored} child payload{'s' if restored != 1 else ''} re-stored as full copies)" if restored else ""
-    _emit(args, {"deleted": args.id, "children_restored": restored}, lambda: f"deleted {args.id}{note}")
-    return 0
-
-
-def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path
-
-    dest = Path(args.dest).expanduser()
-    if dest.exists() and not args.force:
-        raise InvalidInputError(f"{dest} exists; give another path or --force to overwrite it")
-    if dest.resolve() == settings.db.resolve():
-        raise InvalidInputError("the backup path is the database itself; give another path")
-    store = _store(settings)
-    store.db.backup(dest)
-    count = _store(settings.model_copy(update={"db": dest})).count()
-    _emit(args, {"backup": str(dest), "checkpoints": count, "bytes": dest.stat().st_size},
-          lambda: f"backed up {count} checkpoint{'s' if count != 1 else ''} to {dest} ({dest.stat().st_size:,} bytes)")
-    return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

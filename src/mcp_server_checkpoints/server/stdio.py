@@ -11,8 +11,10 @@ echoed: it may be a secret.
 
 The SDK's protections stay: `stdio_server` still owns fd 1 (stray prints go to stderr) and fd 0
 is diverted to the null device here, as the SDK would, so handlers and children read EOF.
-SIGTERM ends the session like stdin EOF does: the lifespan closes the database and the
-process exits 0.
+At stdin EOF the requests already passed on are answered first (up to 1.5 s), and SIGTERM ends
+the session the same way (anything still running after 3 s more is cancelled): the lifespan
+closes the database and the process exits 0. stdin is read by a daemon thread, so a read that
+never returns cannot hold the process open.
 """
 
 from __future__ import annotations

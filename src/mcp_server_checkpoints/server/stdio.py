@@ -309,11 +309,12 @@ async def _claimed_stdin() -> AsyncIterator[_StdinLines]:
         return
     os.set_inheritable(private, False)
     diverted = False
-    with suppress(OSError):
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
-        diverted = True
+    if sys.platform != "win32":  # there the std handle would need rebinding too (the SDK uses win32 calls)
+        with suppress(OSError):
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            diverted = True
     # closefd=False: the reader thread may still block on it after we return; never recycle it under it.
     lines = _StdinLines(os.fdopen(private, "rb", closefd=False))
     try:
@@ -345,7 +346,8 @@ async def run_stdio(server: MCPServer) -> None:
     known = await _tool_arguments(server)
     lowlevel = server._lowlevel_server  # MCPServer.run_stdio_async's own path, with our stdin in front
     async with _claimed_stdin() as stdin, anyio.create_task_group() as tg:
-        tg.start_soon(_stop_on_sigterm, stdin, tg.cancel_scope)
+        if sys.platform != "win32":  # asyncio has no signal handlers on Windows
+            tg.start_soon(_stop_on_sigterm, stdin, tg.cancel_scope)
         guard = _GuardedLines(stdin, known.get)
         async with stdio_server(stdin=guard) as (read_stream, write_stream):  # type: ignore[arg-type]
             guard.attach(write_stream)

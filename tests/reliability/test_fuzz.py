@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,23 @@ def check_errors_leak_nothing(log: str) -> int:
     return len(errors)
 
 
-async def tool_schemas(tmp: Path) -> dict[str, dict[str, Any]]:
+@dataclass
+class Surface:
+    """What the server offers: tool schemas, resource URIs (and templates as patterns), prompt names."""
+
+    tools: dict[str, dict[str, Any]]
+    resources: list[re.Pattern[str]]
+    prompts: set[str]
+
+
+async def surface(tmp: Path) -> Surface:
     async with Client(build_server(Settings(db=tmp / "schemas.db"))) as client:
-        return {t.name: t.input_schema for t in (await client.list_tools()).tools}
+        tools = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+        uris = [re.escape(str(r.uri)) for r in (await client.list_resources()).resources]
+        templates = [re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(str(t.uri_template)))
+                     for t in (await client.list_resource_templates()).resource_templates]
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+    return Surface(tools, [re.compile(f"^{u}$") for u in uris + templates], prompts)
 
 
 def _numeric_types(prop: dict[str, Any]) -> set[str]:
@@ -126,19 +141,24 @@ def is_tool_error(result: Any) -> bool:
     return isinstance(response, dict) and response.get("isError") is True
 
 
-def check_findings(out: Path, schemas: dict[str, dict[str, Any]]) -> dict[str, int]:
+def check_findings(out: Path, offered: Surface) -> dict[str, int]:
+    schemas = offered.tools
     findings = json.loads((out / "findings.json").read_text())["findings"]
     kinds: dict[str, int] = {}
     for f in findings:
         kinds[f["category"]] = kinds.get(f["category"], 0) + 1
         assert f["category"] == "accepted_malformed", f
         evidence = f["evidence"]
+        params = evidence["input"].get("params") or {} if isinstance(evidence["input"], dict) else {}
         if f["kind"] == "tool":
             assert allowed_input(schemas, f["target"], evidence["input"]), f
         elif f["target"] == "CallToolRequest":
-            params = evidence["input"].get("params", {})
             assert is_tool_error(evidence.get("result")) or allowed_input(
                 schemas, params.get("name", ""), params.get("arguments", {})), f
+        elif f["target"] == "ReadResourceRequest":  # a resource the server lists: reading it is correct
+            assert any(p.match(str(params.get("uri", ""))) for p in offered.resources), f
+        elif f["target"] == "GetPromptRequest":
+            assert params.get("name") in offered.prompts, f
         else:
             assert f["target"] in OPEN_PARAMS, f
     summary = json.loads((out / "run_summary.json").read_text())
@@ -149,9 +169,10 @@ def check_findings(out: Path, schemas: dict[str, dict[str, Any]]) -> dict[str, i
 
 
 async def test_fuzz_tools_mode(tmp_path: Path) -> None:
-    schemas = await tool_schemas(tmp_path)
+    offered = await surface(tmp_path)
+    schemas = offered.tools
     out, log = run_fuzzer(tmp_path, "tools", "--phase", "both", "--runs", str(TOOL_RUNS))
-    kinds = check_findings(out, schemas)
+    kinds = check_findings(out, offered)
     summary = json.loads((out / "run_summary.json").read_text())
     runs = sum(s["total_runs"] for s in summary["tools"]["by_name"].values())
     assert set(summary["tools"]["by_name"]) == set(schemas) and runs >= len(schemas) * TOOL_RUNS
@@ -161,9 +182,8 @@ async def test_fuzz_tools_mode(tmp_path: Path) -> None:
 
 
 async def test_fuzz_protocol_mode(tmp_path: Path) -> None:
-    schemas = await tool_schemas(tmp_path)
     out, log = run_fuzzer(tmp_path, "protocol", "--protocol-phase", "aggressive", "--runs-per-type", str(PROTOCOL_RUNS))
-    kinds = check_findings(out, schemas)
+    kinds = check_findings(out, await surface(tmp_path))
     summary = json.loads((out / "run_summary.json").read_text())
     runs = summary["protocols"]["total_runs"]
     assert runs >= 20 * PROTOCOL_RUNS

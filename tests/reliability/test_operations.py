@@ -62,7 +62,7 @@ def test_backup_is_consistent_while_writers_run(tmp_path: Path) -> None:
         assert report.ok, report.problems
         assert store.count() == count and 20 <= count <= total
         store.db.close()
-    assert len({c for _, c in backups}) >= 1
+    print(f"\nbackups taken while 2 writers ran hold {[c for _, c in backups]} of {total} checkpoints")
 
 
 WRITER = """

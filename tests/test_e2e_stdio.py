@@ -44,7 +44,7 @@ async def test_save_search_open_mark_over_stdio(tmp_path: Path) -> None:
 
 
 def test_raw_wire_lone_surrogate_and_malformed_json(tmp_path: Path) -> None:
-    """Bytes no client library would send: the server answers each and keeps serving."""
+    """Bytes no client library would send: the server answers each at once and keeps serving."""
     proc = subprocess.Popen([installed_script(), "--db", str(tmp_path / "raw.db")], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdin and proc.stdout
@@ -67,17 +67,20 @@ def test_raw_wire_lone_surrogate_and_malformed_json(tmp_path: Path) -> None:
         # json.dumps writes the lone surrogate as the escape \ud800, exactly as a buggy client would
         send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                          "params": {"name": "save_checkpoint", "arguments": {"title": "x\ud800", "goal": "g"}}}))
-        # The SDK's stdio transport drops a message it cannot decode without answering it (issue #7 tracks
-        # answering at the wire level); what must hold here is that the server survives and keeps serving.
+        bad = reply()  # a tool error naming the argument, never the value
+        assert bad["id"] == 2 and bad["result"]["isError"] is True  # type: ignore[index]
+        text = bad["result"]["content"][0]["text"]  # type: ignore[index]
+        assert "'title'" in text and "invalid Unicode" in text and "\ud800" not in json.dumps(bad)
         send("{this is not json")
+        assert reply() == {"jsonrpc": "2.0", "id": None,
+                           "error": {"code": -32700, "message": "Parse error: the line is not valid JSON"}}
+        send(json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"cursor": "\udfff"}}))
+        err = reply()
+        assert err["id"] == 4 and err["error"]["code"] == -32602  # type: ignore[index]
         send(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
                          "params": {"name": "save_checkpoint", "arguments": {"title": "fine", "goal": "g"}}}))
-        while True:  # whatever the transport answers to the bad lines, the good call is answered
-            msg = reply()
-            if msg.get("id") == 3:
-                break
-            assert msg.get("id") in (2, None) and "error" in msg
-        assert msg["result"]["isError"] is False  # type: ignore[index]
+        msg = reply()
+        assert msg["id"] == 3 and msg["result"]["isError"] is False  # type: ignore[index]
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)

@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "import": "read checkpoints from a JSONL export",
     "stats": "counts, sizes and compression of the database",
     "verify": "check the database file and every payload checksum",
+    "delete": "delete one checkpoint and its status history (children are kept)",
+    "backup": "copy the database to a file with SQLite's online backup (safe while servers write)",
     "demo": "drive the real server through the real MCP client on a throw-away database",
     "hook": "Claude Code hooks: pre-compact (save from the transcript) and session-start (recover), JSON on stdin",
     "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
@@ -97,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                                help="progress bar on stderr (default: when stderr is a terminal)")
     cmd["import-memory"].add_argument("file", help="the memory server's file (MEMORY_FILE_PATH, memory.jsonl), or - for stdin")
     cmd["export-memory"].add_argument("--out", default=None, metavar="FILE", help="write here instead of stdout")
+    cmd["delete"].add_argument("id")
+    cmd["backup"].add_argument("dest", help="the backup file to write")
+    cmd["backup"].add_argument("--force", action="store_true", help="overwrite DEST if it exists")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
     cmd["hook"].add_argument("event", choices=["pre-compact", "session-start"])
     for name in ("setup", "uninstall"):
@@ -150,7 +155,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "http":
         server.run("streamable-http", host=args.host, port=args.port, stateless_http=True, json_response=True)
     else:
-        server.run()
+        import anyio
+
+        from mcp_server_checkpoints.server.stdio import run_stdio
+
+        anyio.run(run_stdio, server)  # answers undecodable lines; SIGTERM and stdin EOF both exit 0
     return 0
 
 
@@ -183,6 +192,29 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     res = _store(settings).set_status(args.id, args.status, args.note)
     _emit(args, res.model_dump(), lambda: f"{res.id}: {res.status}" + (f" ({args.note})" if args.note else ""))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    restored = _store(settings).delete(args.id)
+    note = f" ({restored} child payload{'s' if restored != 1 else ''} re-stored as full copies)" if restored else ""
+    _emit(args, {"deleted": args.id, "children_restored": restored}, lambda: f"deleted {args.id}{note}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    dest = Path(args.dest).expanduser()
+    if dest.exists() and not args.force:
+        raise InvalidInputError(f"{dest} exists; give another path or --force to overwrite it")
+    if dest.resolve() == settings.db.resolve():
+        raise InvalidInputError("the backup path is the database itself; give another path")
+    store = _store(settings)
+    store.db.backup(dest)
+    count = _store(settings.model_copy(update={"db": dest})).count()
+    _emit(args, {"backup": str(dest), "checkpoints": count, "bytes": dest.stat().st_size},
+          lambda: f"backed up {count} checkpoint{'s' if count != 1 else ''} to {dest} ({dest.stat().st_size:,} bytes)")
     return 0
 
 
@@ -360,6 +392,7 @@ def cmd_export_memory(args: argparse.Namespace, settings: Settings) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
+    "delete": cmd_delete, "backup": cmd_backup,
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
     "hook": cmd_hook,
     "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticUndefined
 
 from mcp_server_checkpoints.errors import CheckpointsError
+
+log = logging.getLogger("mcp_server_checkpoints.server")
 
 _FRIENDLY = {
     "missing": "is required",
@@ -106,7 +110,12 @@ class StrictArguments:
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
-            tool = self._tools.get(ctx.params.get("name", ""))
+            name = ctx.params.get("name")
+            tool = self._tools.get(name) if isinstance(name, str) else None
+            if tool is None and isinstance(name, str) and name:
+                # An unknown tool is a protocol error (MCP spec), and the SDK's "Unknown tool: <name>"
+                # repeats what the caller sent, which may be a pasted secret.
+                raise MCPError(code=INVALID_PARAMS, message="Unknown tool; call tools/list for the tools this server has")
             args = ctx.params.get("arguments") or {}
             if tool is not None and isinstance(args, dict):
                 try:
@@ -115,7 +124,24 @@ class StrictArguments:
                     return _error_result(describe_errors(tool.name, exc))
                 except RecursionError:
                     return _error_result(f"Invalid arguments for {tool.name}: nested too deeply.")
-        return await call_next(ctx)
+        try:
+            return await call_next(ctx)
+        except MCPError as exc:
+            # The SDK repeats what the caller sent (an unknown method in `data`, a resource URI in the
+            # message): answer the same error without it.
+            if exc.code == METHOD_NOT_FOUND and exc.data is not None:
+                raise MCPError(code=METHOD_NOT_FOUND, message="Method not found") from None
+            if exc.message.startswith("Unknown resource"):
+                raise MCPError(code=exc.code, message="Unknown resource; list them with resources/list") from None
+            raise
+        except ValidationError:
+            raise  # the SDK answers it as INVALID_PARAMS without pydantic's text
+        except Exception as exc:
+            # Anything else a handler raises would reach the wire as its text with code 0 (SDK compat).
+            if str(exc).startswith("Unknown prompt"):
+                raise MCPError(code=INVALID_PARAMS, message="Unknown prompt; list them with prompts/list") from None
+            log.warning("%s failed with %s", ctx.method, type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+            raise MCPError(code=INTERNAL_ERROR, message=f"Internal error in {ctx.method}; the server log has details") from None
 
 
 def _error_result(text: str) -> dict[str, Any]:

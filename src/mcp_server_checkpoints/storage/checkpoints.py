@@ -20,6 +20,7 @@ from mcp_server_checkpoints.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    StorageError,
 )
 from mcp_server_checkpoints.models import (
     OPEN_STATUSES,
@@ -274,6 +275,29 @@ class CheckpointStore:
             )
             sync_snapshot(c, cid)
         return self.status_of(cid)
+
+    def delete(self, cid: str) -> int:
+        """Delete a checkpoint and its status history; returns how many children were re-stored.
+
+        A child's payload may be compressed against this one's: such children are re-encoded as
+        full copies first, in the same transaction, so no stored payload ever depends on a row
+        that is gone. Children keep their lineage_id; their parent_id becomes NULL.
+        """
+        with self.db.write() as c:
+            if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cid,)).fetchone() is None:
+                raise NotFoundError(self._not_found(cid))
+            dependants = [r[0] for r in c.execute(
+                "SELECT id FROM checkpoints WHERE parent_id = ? AND payload_codec = ?", (cid, codec.CODEC_DIFF))]
+            for child in dependants:
+                enc = codec.encode(self._plain_payload(c, child))  # raises ContextIntegrityError if damaged
+                # The child's plain bytes (and so its sha256) are unchanged: grandchildren stored against
+                # it stay valid. Their payload_depth may now overstate the chain, which only shortens it.
+                c.execute("UPDATE checkpoints SET payload_codec = ?, payload_blob = ?, payload_depth = 0 WHERE id = ?",
+                          (enc.codec, enc.blob, child))
+            c.execute("UPDATE checkpoints SET parent_id = NULL WHERE parent_id = ?", (cid,))
+            c.execute("DELETE FROM checkpoint_status WHERE checkpoint_id = ?", (cid,))
+            c.execute("DELETE FROM checkpoints WHERE id = ?", (cid,))
+        return len(dependants)
 
     # -- reading -----------------------------------------------------------------------
     @staticmethod
@@ -564,16 +588,27 @@ class CheckpointStore:
         }
 
     def verify(self) -> VerifyReport:
-        """SQLite integrity_check, the FTS index check, and every payload's sha256."""
+        """SQLite integrity_check, the FTS index check, and every payload's sha256.
+
+        A damaged file is reported, never raised: the report says what could be checked.
+        """
         report = VerifyReport()
-        with self.db.errors():
-            c = self.db.conn()
-            report.integrity_check = [r[0] for r in c.execute("PRAGMA integrity_check")]
-            try:
-                c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('integrity-check')")
-            except sqlite3.DatabaseError:
-                report.problems.append("the full-text index does not match the checkpoints; run `ckpt reindex`")
-            ids = [r[0] for r in c.execute("SELECT id FROM checkpoints ORDER BY rowid")]
+        report.integrity_check = self.db.integrity_check()
+        if report.integrity_check != ["ok"]:
+            report.problems.append(
+                "the database file is damaged (SQLite integrity_check failed); restore a backup made with"
+                " `ckpt backup`, or salvage what is readable with `sqlite3 DB .recover`")
+        try:
+            with self.db.errors():
+                c = self.db.conn()
+                try:
+                    c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('integrity-check')")
+                except sqlite3.DatabaseError:
+                    report.problems.append("the full-text index does not match the checkpoints; run `ckpt reindex`")
+                ids = [r[0] for r in c.execute("SELECT id FROM checkpoints ORDER BY rowid")]
+        except StorageError:
+            report.problems.append("the checkpoints could not be read, so no payload was checked")
+            return report
         for cid in ids:
             report.checked += 1
             try:
@@ -583,4 +618,6 @@ class CheckpointStore:
             except ContextIntegrityError as exc:
                 report.payloads += 1
                 report.problems.append(str(exc))
+            except StorageError:
+                report.problems.append(f"{cid}: its row could not be read (the file is damaged there)")
         return report

@@ -7,6 +7,7 @@ transaction that later upgrades to a write fails at once with SQLITE_BUSY, whate
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 BUSY_TIMEOUT_MS = 15_000
+# After a checkpoint, the WAL file is truncated back to this size: a reader that held a snapshot
+# through a long burst of writes must not leave a WAL as big as the burst behind it for good.
+JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def utcnow() -> datetime:
@@ -92,6 +96,7 @@ class Database:
             c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
+            c.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             c.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from None
@@ -152,6 +157,54 @@ class Database:
             yield
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from None
+
+    def integrity_check(self, max_errors: int = 20) -> list[str]:
+        """`PRAGMA integrity_check` on a fresh read-only connection (no migrations): ["ok"] or the problems.
+
+        A file too damaged to open or to check gives one line saying so instead of raising.
+        """
+        try:
+            c = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            return [f"cannot open the file: {exc}"]
+        try:
+            return [str(r[0]) for r in c.execute(f"PRAGMA integrity_check({int(max_errors)})")]
+        except sqlite3.DatabaseError as exc:
+            return [f"cannot check the file: {exc}"]
+        finally:
+            c.close()
+
+    # -- backup ------------------------------------------------------------------------
+    def backup(self, dest: str | Path) -> Path:
+        """Copy the database to `dest` with SQLite's online backup API; returns `dest`.
+
+        One step (all pages at once) reads a single snapshot: consistent while other processes
+        write (WAL readers never block writers). The copy is written beside `dest` and renamed
+        into place, so `dest` is either absent or complete; it is a self-contained rollback-journal
+        file (no -wal needed) that passed integrity_check.
+        """
+        dest = Path(dest)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            target = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                self.conn().backup(target)
+                target.execute("PRAGMA journal_mode=DELETE")
+                problems = [r[0] for r in target.execute("PRAGMA integrity_check")]
+            finally:
+                target.close()
+            if problems != ["ok"]:
+                raise StorageError(f"the backup of {self.path} failed its integrity check; run `ckpt verify` on the source")
+            os.replace(tmp, dest)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        except OSError as exc:
+            raise StorageError(f"cannot write the backup {dest}: {exc.strerror}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest
 
     # -- migrations --------------------------------------------------------------------
     def migrate(self) -> int:

@@ -43,6 +43,8 @@ class Settings(BaseModel):
     max_payload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     diff_chain_max: int = Field(default=8, ge=1, le=64)
     log_level: LogLevel = "WARNING"
+    semantic: bool = True
+    embedding_model: str | None = None
 
 
 # Environment variable → setting name.
@@ -52,6 +54,8 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_MAX_PAYLOAD_BYTES": "max_payload_bytes",
     "CHECKPOINTS_DIFF_CHAIN_MAX": "diff_chain_max",
     "CHECKPOINTS_LOG_LEVEL": "log_level",
+    "CHECKPOINTS_SEMANTIC": "semantic",
+    "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
 }
 
 

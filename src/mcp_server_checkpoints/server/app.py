@@ -16,6 +16,7 @@ from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.models import CheckpointFields, SemanticState
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.semantic_setup import semantic_index
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 
 log = logging.getLogger("mcp_server_checkpoints")
@@ -34,16 +35,23 @@ class AppState:
     store: CheckpointStore
 
     def semantic_state(self) -> SemanticState:
-        return "off"
+        return self.store.semantic_state()
+
+    def start(self) -> None:
+        """Start loading the embedding model in the background (the handshake never waits for it)."""
+        if self.store.semantic is not None:
+            self.store.semantic.start()
 
     def close(self) -> None:
+        if self.store.semantic is not None:
+            self.store.semantic.stop()
         self.store.db.close()
 
 
 def open_state(settings: Settings) -> AppState:
     db = open_database(settings.db)
     store = CheckpointStore(db, default_project=settings.project, max_payload_bytes=settings.max_payload_bytes,
-                            diff_chain_max=settings.diff_chain_max)
+                            diff_chain_max=settings.diff_chain_max, semantic=semantic_index(db, settings))
     return AppState(settings=settings, store=store)
 
 
@@ -76,6 +84,7 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        state.start()
         try:
             yield state
         finally:

@@ -463,6 +463,11 @@ class CheckpointStore:
             "newest": agg["newest"],
         }
 
+    def rebuild_fts(self) -> None:
+        """Rebuild the full-text index from the checkpoints (`ckpt reindex`)."""
+        with self.db.write() as c:
+            c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('rebuild')")
+
     def verify(self) -> VerifyReport:
         """SQLite integrity_check, the FTS index check, and every payload's sha256."""
         report = VerifyReport()

@@ -116,9 +116,9 @@ def _semantic(c: sqlite3.Connection, sem: SemanticIndex, query: str, f: _Filter,
         top = index.top_k(qvec, k)
         cos = dict(top)
         rows = _rows_by(c, "id", list(cos), f)
-        if len(rows) >= need or len(top) < k:
+        if len(rows) >= need or len(top) < k or k >= len(index):
             break
-        k = k * 10 if k * 10 < len(index) else len(index)  # the filters are selective: look further
+        k = min(k * 10, len(index))  # the filters are selective: look further
     out = [(dict(r), cos[r["id"]]) for r in rows]
     out.sort(key=lambda x: -x[1])
     return out

@@ -185,12 +185,13 @@ def search(
     all_versions: bool = False,
     now: datetime | None = None,
     mode: Mode = "hybrid",
-    fusion: Fusion = "rrf",
-    weight: float = 0.5,
+    fusion: Fusion = "weighted",
+    weight: float = 0.3,
 ) -> SearchOutcome:
     """Hybrid search when the model is ready, lexical otherwise; recency when the query is empty.
 
-    `mode`, `fusion` and `weight` exist for the retrieval benchmark; callers keep the defaults.
+    `mode`, `fusion` and `weight` exist for the retrieval benchmark; callers keep the defaults, which
+    bench/retrieval.py chose (weighted 0.3 × bm25/best + 0.7 × cosine: best MRR and recall@1 there).
     """
     from mcp_server_checkpoints.storage.checkpoints import check_text  # checkpoints imports this module
 

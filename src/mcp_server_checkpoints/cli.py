@@ -147,6 +147,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         store.semantic = ready_index(store.db, settings)  # CLI: load now, and embed what no server has embedded
         while store.semantic.embed_pending(limit=64):
             pass
+    else:
+        store.semantic = None  # lexical: a CLI call does not wait seconds for the model
     out = store.search_with_state(args.query, project=args.project, statuses=args.status, limit=args.limit,
                                   since_hours=args.since_hours, all_versions=args.all_versions)
     _emit(args, {"results": [h.model_dump() for h in out.hits], "semantic": out.semantic}, lambda: _table(out.hits))

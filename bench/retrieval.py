@@ -97,6 +97,28 @@ def evaluate(store: CheckpointStore, queries: list[dict[str, str]], ids: dict[st
     return {"stats": stats, "misses": misses, "p50_ms": 1000 * times[len(times) // 2]}
 
 
+def substring_baseline(docs: list[dict[str, Any]], queries: list[dict[str, str]]) -> dict[str, Any]:
+    """The official memory server's `search_nodes` rule (reference/memory-server-contract.md), emulated:
+    the whole query, case-insensitively, as a substring of an entity's name, type or any observation.
+    Each summary is one entity (name = title, observations = its mapped fields); matches come back
+    in graph order. Not the real server (its graph issue has not landed on this branch)."""
+    entities = []
+    for d in docs:
+        f = to_fields(d)
+        obs = [f.goal, f.current_work or "", f.next_step or "", *f.remaining, f.summary or "", f"Project: {f.project}"]
+        entities.append((d["id"], [f.title.lower(), "session-snapshot", *(o.lower() for o in obs)]))
+    per_kind: dict[str, list[int | None]] = {}
+    for q in queries:
+        needle = q["query"].lower()
+        got = [sid for sid, texts in entities if any(needle in t for t in texts)]
+        per_kind.setdefault(q["kind"], []).append(got.index(q["summary_id"]) + 1 if q["summary_id"] in got[:10] else None)
+    per_kind["all"] = [r for ranks in list(per_kind.values()) for r in ranks]
+    stats = {k: {"n": len(r), "r1": sum(x == 1 for x in r) / len(r),
+                 "r5": sum(x is not None and x <= 5 for x in r) / len(r),
+                 "mrr": sum(1 / x for x in r if x is not None) / len(r)} for k, r in per_kind.items()}
+    return {"stats": stats, "misses": [], "p50_ms": 0.0}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -133,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         results = [(name, evaluate(store, queries, ids, mode, fusion, w)) for name, mode, fusion, w in configs]
         store.db.close()
+    results.append(("substring, the official memory server's `search_nodes` rule (emulated)",
+                    substring_baseline(docs, queries)))
     kinds = sorted({q["kind"] for q in queries}) + ["all"]
     counts = ", ".join(f"{k}: {results[0][1]['stats'][k]['n']}" for k in kinds[:-1])
     lines = [

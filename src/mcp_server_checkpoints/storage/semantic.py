@@ -89,10 +89,12 @@ class SemanticIndex:
         self._thread = threading.Thread(target=self._run, name="checkpoints-embedder", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the worker to finish its batch. A model still loading is not waited for: the thread
+        is a daemon, and a client closing the server must not wait seconds for an import."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._thread is not None and self._thread is not threading.current_thread() and self._ready.is_set():
             self._thread.join(timeout)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -138,6 +140,8 @@ class SemanticIndex:
                 while not self._stop.is_set() and self.embed_pending(limit=BATCH):
                     pass
             except Exception:  # e.g. the database is busy: try again at the next wake-up
+                if self._stop.is_set():
+                    return  # closing: the database may already be closed under us
                 log.exception("embedding checkpoints failed; will retry")
             self._wake.wait(timeout=30.0)
             self._wake.clear()

@@ -157,10 +157,13 @@ def _order(r: dict[str, Any]) -> tuple[float, int, str]:
     return (-r["score"], STATUS_ORDER.get(r["status"], 9), newest_first)
 
 
-def _newest_per_lineage(c: sqlite3.Connection, ranked: list[dict[str, Any]], f: _Filter) -> list[dict[str, Any]]:
+def _newest_per_lineage(c: sqlite3.Connection, ranked: list[dict[str, Any]], f: _Filter,
+                        limit: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for r in ranked:
+        if len(out) >= limit:
+            break
         if r["lineage_id"] in seen:
             continue
         seen.add(r["lineage_id"])
@@ -220,7 +223,7 @@ def search(
             else:  # lexical only: the score stays bm25, as it always was
                 ranked = sorted(({**r, "score": s, "lexical": s, "semantic": None} for r, s in lex), key=_order)
         if not all_versions:
-            ranked = _newest_per_lineage(c, ranked, f)
+            ranked = _newest_per_lineage(c, ranked, f, limit)
     hits = [
         SearchHit(
             id=r["id"], title=r["title"], goal=r["goal"], project=r["project"], status=r["status"],

@@ -12,7 +12,9 @@ lineage is shown once, as its newest version that passes the filters.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +26,7 @@ from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
 
 if TYPE_CHECKING:
     from mcp_server_checkpoints.storage.semantic import SemanticIndex
+    from mcp_server_checkpoints.storage.vectors import Matrix
 
 HEADER = ("id", "title", "goal", "project", "status", "progress", "next_step", "parent_id", "lineage_id",
           "created_at", "updated_at")
@@ -48,6 +51,13 @@ class _Filter:
     sql: str
     params: list[Any]
 
+    @property
+    def sql_no_index(self) -> str:
+        """The same filter with its columns' indexes disabled (unary +): for a short list of
+        candidates looked up by key, SQLite otherwise picks the (status, updated_at) index and
+        scans every open checkpoint (26 ms a search at 30k rows, measured)."""
+        return self.sql.replace("c.", "+c.")
+
 
 def _filter(statuses: Sequence[str] | None, project: str | None, since_hours: float | None, now: datetime) -> _Filter:
     if statuses is None:
@@ -71,12 +81,43 @@ def age_hours(ts: str, now: datetime) -> float:
     return round(max((now - parse_iso(ts)).total_seconds(), 0.0) / 3600, 2)
 
 
-def _lexical(c: sqlite3.Connection, match: str, f: _Filter, need: int) -> list[tuple[dict[str, Any], float]]:
-    """(row, bm25 score: higher is better) for the best lexical matches passing the filters."""
+# FTS5's bm25 gives a term found in more than half the rows an IDF of ~0 (it clamps log((N - n + 0.5) /
+# (n + 0.5)) to 1e-6): such a term changes no score but makes FTS5 visit most of the table. Its
+# document frequency is counted once and cached (per database) until the table grows by a tenth.
+_DF_CACHE: dict[tuple[str, str], tuple[int, int]] = {}
+LEXICAL_WINDOW = 20_000  # hybrid: bm25 over the newest rows only (cosine still sees every row)
+
+
+def _useful_terms(c: sqlite3.Connection, key: str, match: str, total: int) -> str:
+    terms = match.split(" OR ")
+    if len(terms) == 1 or total < 2_000:
+        return match
+    dfs: list[tuple[int, str]] = []
+    for term in terms:
+        cached = _DF_CACHE.get((key, term))
+        if cached is None or total > cached[1] * 1.1:
+            df = int(c.execute("SELECT COUNT(*) FROM checkpoints_fts WHERE checkpoints_fts MATCH ?", (term,)).fetchone()[0])
+            cached = _DF_CACHE[(key, term)] = (df, total)
+            if len(_DF_CACHE) > 50_000:
+                _DF_CACHE.clear()
+        dfs.append((cached[0], term))
+    kept = [t for df, t in dfs if df * 2 <= total] or [min(dfs)[1]]
+    return " OR ".join(kept)
+
+
+def _lexical(c: sqlite3.Connection, key: str, match: str, f: _Filter, need: int,
+             window: int | None) -> list[tuple[dict[str, Any], float]]:
+    """(row, bm25 score: higher is better) for the best lexical matches passing the filters.
+
+    With `window`, only the newest `window` rows are ranked (the semantic side covers the rest).
+    """
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+    total = int(c.execute("SELECT COALESCE(MAX(rowid), 0) FROM checkpoints").fetchone()[0])
+    match = _useful_terms(c, key, match, total)
+    floor = total - window if window is not None and total > window else 0
     top = c.execute(
         f"SELECT rowid, bm25(checkpoints_fts, {weights}) AS r FROM checkpoints_fts WHERE checkpoints_fts MATCH ?"
-        " ORDER BY r LIMIT ?", (match, CANDIDATES),
+        " AND rowid > ? ORDER BY r LIMIT ?", (match, floor, CANDIDATES),
     ).fetchall()
     score = {r[0]: -float(r[1]) for r in top}
     rows = _rows_by(c, "rowid", list(score), f) if score else []
@@ -86,7 +127,8 @@ def _lexical(c: sqlite3.Connection, match: str, f: _Filter, need: int) -> list[t
         full = c.execute(
             f"SELECT {HEADER_SQL}, c.rowid AS rowid, bm25(checkpoints_fts, {weights}) AS r"
             " FROM checkpoints_fts JOIN checkpoints c ON c.rowid = checkpoints_fts.rowid"
-            f" WHERE checkpoints_fts MATCH ? AND {f.sql} ORDER BY r LIMIT ?", (match, *f.params, need),
+            f" WHERE checkpoints_fts MATCH ? AND checkpoints_fts.rowid > ? AND {f.sql} ORDER BY r LIMIT ?",
+            (match, floor, *f.params, need),
         ).fetchall()
         out = [(dict(r), -float(r["r"])) for r in full]
     out.sort(key=lambda x: -x[1])
@@ -99,16 +141,15 @@ def _rows_by(c: sqlite3.Connection, col: str, keys: list[Any], f: _Filter) -> li
         chunk = keys[i:i + 500]
         rows += c.execute(
             f"SELECT {HEADER_SQL}, c.rowid AS rowid FROM checkpoints c"
-            f" WHERE c.{col} IN ({', '.join('?' for _ in chunk)}) AND {f.sql}", (*chunk, *f.params),
+            f" WHERE c.{col} IN ({', '.join('?' for _ in chunk)}) AND {f.sql_no_index}", (*chunk, *f.params),
         ).fetchall()
     return rows
 
 
-def _semantic(c: sqlite3.Connection, sem: SemanticIndex, query: str, f: _Filter,
+def _semantic(c: sqlite3.Connection, sem: SemanticIndex, qvec: Matrix | None, f: _Filter,
               need: int) -> list[tuple[dict[str, Any], float]]:
-    """(row, cosine) for the checkpoints most similar to the query that pass the filters."""
+    """(row, cosine) for the checkpoints most similar to the query vector that pass the filters."""
     index = sem.index
-    qvec = sem.query_vector(query)
     if index is None or qvec is None:
         return []
     k = CANDIDATES
@@ -155,6 +196,18 @@ def _order(r: dict[str, Any]) -> tuple[float, int, str]:
     # ISO timestamps sort as text; inverting the characters sorts newest first inside an ascending key.
     newest_first = "".join(chr(0x10FFFF - ord(ch)) for ch in r["updated_at"])
     return (-r["score"], STATUS_ORDER.get(r["status"], 9), newest_first)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="checkpoints-query-embed")
+        return _POOL
 
 
 def _newest_per_lineage(c: sqlite3.Connection, ranked: list[dict[str, Any]], f: _Filter,
@@ -216,8 +269,15 @@ def search(
             ranked = [{**dict(r), "score": round(1.0 / (1.0 + age_hours(r["updated_at"], now) / 24.0), 4),
                        "lexical": None, "semantic": None} for r in rows]
         else:
-            lex = _lexical(c, match, f, need) if match is not None and mode != "semantic" else []
-            sem = _semantic(c, semantic, query, f, need) if use_semantic and semantic is not None else []
+            # The query is embedded on another thread while bm25 runs here: torch and SQLite both
+            # release the GIL, so on two cores the search costs the slower of the two, not the sum.
+            pending = _pool().submit(semantic.query_vector, query) if use_semantic and semantic is not None else None
+            try:
+                window = LEXICAL_WINDOW if use_semantic else None
+                lex = _lexical(c, str(db.path), match, f, need, window) if match is not None and mode != "semantic" else []
+            finally:
+                qvec = pending.result() if pending is not None else None
+            sem = _semantic(c, semantic, qvec, f, need) if semantic is not None and qvec is not None else []
             if sem:
                 ranked = fuse(lex, sem, fusion, weight)
             else:  # lexical only: the score stays bm25, as it always was

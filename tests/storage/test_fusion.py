@@ -189,7 +189,10 @@ def test_loader_failure_means_off(store: CheckpointStore) -> None:
 
     store.semantic = SemanticIndex(store.db, broken)
     store.semantic.start()
-    store.semantic.stop()
+    for _ in range(100):  # the loader fails on its thread
+        if store.semantic.state == "off":
+            break
+        threading.Event().wait(0.05)
     assert store.semantic.state == "off"
     store.save(cp(title="JWT refresh endpoint"))
     assert store.search_with_state("jwt").semantic == "off"

@@ -85,7 +85,7 @@ def age_hours(ts: str, now: datetime) -> float:
 # (n + 0.5)) to 1e-6): such a term changes no score but makes FTS5 visit most of the table. Its
 # document frequency is counted once and cached (per database) until the table grows by a tenth.
 _DF_CACHE: dict[tuple[str, str], tuple[int, int]] = {}
-LEXICAL_WINDOW = 20_000  # hybrid: bm25 over the newest rows only (cosine still sees every row)
+LEXICAL_WINDOW = 10_000  # hybrid: bm25 over the newest rows only (cosine still sees every row)
 
 
 def _useful_terms(c: sqlite3.Connection, key: str, match: str, total: int) -> str:

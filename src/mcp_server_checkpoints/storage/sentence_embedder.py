@@ -60,6 +60,30 @@ class SentenceTransformerEmbedder:
         self._name = name
         self._dim = int(model.get_embedding_dimension())
         self._lock = threading.Lock()
+        self._fast = False
+        self._fast = self._check_fast_path()
+
+    def _check_fast_path(self) -> bool:
+        """Whether one text can skip `encode`'s bookkeeping (~8 ms of a ~24 ms query, measured): only
+        if a plain forward pass + mean pooling + L2 normalisation gives the very same vector."""
+        try:
+            probe = "let's get back to the login token work"
+            want = self._model.encode([probe], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0]
+            got = self._forward(probe)
+            return bool(abs(want - got).max() < 1e-4)
+        except Exception:  # any other architecture: encode() it is
+            return False
+
+    def _forward(self, text: str) -> Any:
+        import torch
+
+        tokenizer = self._model.tokenizer
+        features = tokenizer([text], return_tensors="pt", truncation=True, max_length=self._model.max_seq_length)
+        with torch.inference_mode():
+            hidden = self._model[0].auto_model(**features).last_hidden_state
+            mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=1)[0].numpy()
 
     @property
     def model_name(self) -> str:
@@ -75,6 +99,8 @@ class SentenceTransformerEmbedder:
     def embed_array(self, texts: list[str]) -> Any:
         """float32 array (len(texts), dim), L2-normalised: the fast path the vector index uses."""
         with self._lock:
+            if self._fast and len(texts) == 1:
+                return self._forward(texts[0])[None, :]
             return self._model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True,
                                       show_progress_bar=False)
 

@@ -33,7 +33,8 @@ def store(db_path: Path) -> Iterator[CheckpointStore]:
 
 @pytest.fixture
 def settings(db_path: Path) -> Settings:
-    return Settings(db=db_path, max_payload_bytes=1024 * 1024)
+    # semantic=False: only the tests about semantic search load the model (tests/storage/test_semantic*.py).
+    return Settings(db=db_path, max_payload_bytes=1024 * 1024, semantic=False)
 
 
 @pytest.fixture

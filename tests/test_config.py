@@ -52,3 +52,13 @@ def test_default_toml_documents_every_setting_and_loads() -> None:
     for var in ENV_KEYS:
         assert var in text, f"{var} is not documented in configs/default.toml"
     Settings(**tomllib.loads(text))  # the documented defaults are valid
+
+
+def test_semantic_settings_from_env(tmp_path: Path) -> None:
+    base = {"XDG_CONFIG_HOME": str(tmp_path)}
+    s = load_settings(env=base)
+    assert (s.semantic, s.embedding_model) == (True, None)
+    s = load_settings(env={**base, "CHECKPOINTS_SEMANTIC": "false", "CHECKPOINTS_EMBEDDING_MODEL": "/models/mini"})
+    assert (s.semantic, s.embedding_model) == (False, "/models/mini")
+    with pytest.raises(InvalidInputError, match="semantic"):
+        load_settings(env={**base, "CHECKPOINTS_SEMANTIC": "maybe"})

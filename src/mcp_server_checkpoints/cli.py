@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "verify": "check the database file and every payload checksum",
     "delete": "delete one checkpoint and its status history (children are kept)",
     "backup": "copy the database to a file with SQLite's online backup (safe while servers write)",
+    "reindex": "rebuild the full-text index and re-embed every checkpoint with the current model",
     "demo": "drive the real server through the real MCP client on a throw-away database",
     "hook": "Claude Code hooks: pre-compact (save from the transcript) and session-start (recover), JSON on stdin",
     "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmd["search"].add_argument("query", help="what the work was about")
     cmd["search"].add_argument("--since-hours", type=float, default=None)
     cmd["search"].add_argument("--all-versions", action="store_true")
+    cmd["search"].add_argument("--semantic", action="store_true",
+                               help="hybrid search: load the embedding model first (seconds) and embed what is missing")
+    cmd["reindex"].add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                                help="progress bar on stderr (default: when stderr is a terminal)")
+    cmd["reindex"].add_argument("--lexical-only", action="store_true", help="rebuild the full-text index only")
     cmd["show"].add_argument("id")
     cmd["show"].add_argument("--components", nargs="+", choices=COMPONENTS, default=None,
                              help="with --json: only these parts")
@@ -170,9 +176,35 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    hits = _store(settings).search(args.query, project=args.project, statuses=args.status, limit=args.limit,
-                                   since_hours=args.since_hours, all_versions=args.all_versions)
-    _emit(args, {"results": [h.model_dump() for h in hits], "semantic": "off"}, lambda: _table(hits))
+    store = _store(settings)
+    if args.semantic:
+        from mcp_server_checkpoints.storage.semantic_setup import ready_index
+
+        store.semantic = ready_index(store.db, settings)  # CLI: load now, and embed what no server has embedded
+        while store.semantic.embed_pending(limit=64):
+            pass
+    else:
+        store.semantic = None  # lexical: a CLI call does not wait seconds for the model
+    out = store.search_with_state(args.query, project=args.project, statuses=args.status, limit=args.limit,
+                                  since_hours=args.since_hours, all_versions=args.all_versions)
+    _emit(args, {"results": [h.model_dump() for h in out.hits], "semantic": out.semantic}, lambda: _table(out.hits))
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.storage.semantic_setup import ready_index
+
+    store = _store(settings)
+    store.rebuild_fts()
+    done, model = 0, None
+    if not args.lexical_only:
+        index = ready_index(store.db, settings)
+        model = index.model_name
+        with Progress(store.count(), "reindex", enabled=args.progress) as bar:
+            done = index.reindex(progress=bar.advance)
+    data = {"fts": "rebuilt", "embedded": done, "model": model}
+    _emit(args, data, lambda: f"full-text index rebuilt; {done} checkpoints embedded"
+          + (f" with {model}" if model else " (semantic search skipped)"))
     return 0
 
 
@@ -397,6 +429,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "hook": cmd_hook,
     "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,
     "import-memory": cmd_import_memory, "export-memory": cmd_export_memory,
+    "reindex": cmd_reindex,
 }
 
 

@@ -62,6 +62,8 @@ class Settings(BaseModel):
     diff_chain_max: int = Field(default=8, ge=1, le=64)
     log_level: LogLevel = "WARNING"
     redact_patterns: list[str] = Field(default_factory=list, max_length=200)
+    semantic: bool = True
+    embedding_model: str | None = None
     hook_log: Path = Field(default_factory=lambda: default_state_dir() / "hooks.log")
 
     @field_validator("redact_patterns")
@@ -83,6 +85,8 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_DIFF_CHAIN_MAX": "diff_chain_max",
     "CHECKPOINTS_LOG_LEVEL": "log_level",
     "CHECKPOINTS_HOOK_LOG": "hook_log",
+    "CHECKPOINTS_SEMANTIC": "semantic",
+    "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
 }
 
 

@@ -23,6 +23,7 @@ from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_t
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.graph import GraphStore
+from mcp_server_checkpoints.storage.semantic_setup import semantic_index
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 from mcp_server_checkpoints.tools import recovery as recovery_tools
 
@@ -43,16 +44,24 @@ class AppState:
     link: ConversationLink = field(default_factory=ConversationLink)
 
     def semantic_state(self) -> SemanticState:
-        return "off"
+        return self.store.semantic_state()
+
+    def start(self) -> None:
+        """Start loading the embedding model in the background (the handshake never waits for it)."""
+        if self.store.semantic is not None:
+            self.store.semantic.start()
 
     def close(self) -> None:
+        if self.store.semantic is not None:
+            self.store.semantic.stop()
         self.store.db.close()
 
 
 def open_state(settings: Settings) -> AppState:
     db = open_database(settings.db)
     store = CheckpointStore(db, default_project=settings.project, max_payload_bytes=settings.max_payload_bytes,
-                            diff_chain_max=settings.diff_chain_max, redactor=Redactor.build(settings.redact_patterns))
+                            diff_chain_max=settings.diff_chain_max, redactor=Redactor.build(settings.redact_patterns),
+                            semantic=semantic_index(db, settings))
     return AppState(settings=settings, store=store)
 
 
@@ -132,6 +141,7 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        state.start()
         try:
             yield state
         finally:

@@ -9,9 +9,9 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,15 +33,21 @@ from mcp_server_checkpoints.models import (
     Payload,
     SaveResult,
     SearchHit,
+    SemanticState,
     StatusChange,
     StatusResult,
 )
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
-from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
 from mcp_server_checkpoints.storage.migrations import MIGRATIONS
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.snapshots import sync_snapshot
+from mcp_server_checkpoints.storage.search import SearchOutcome
+from mcp_server_checkpoints.storage.search import age_hours as age_hours  # re-exported: tools use it
+from mcp_server_checkpoints.storage.search import search as hybrid_search
+
+if TYPE_CHECKING:
+    from mcp_server_checkpoints.storage.semantic import SemanticIndex
 
 JSON_LIST_FIELDS = (
     "completed", "files", "decisions", "remaining", "blockers", "user_input_needed",
@@ -67,10 +73,6 @@ def new_id(title: str, now: datetime) -> str:
     words = re.findall(r"[a-z0-9]+", ascii_title)[:5]
     slug = "-".join(words)[:40].strip("-") or "session"
     return f"checkpoint-{now:%Y-%m-%d}-{slug}-{secrets.token_hex(3)}"
-
-
-def age_hours(ts: str, now: datetime) -> float:
-    return round(max((now - parse_iso(ts)).total_seconds(), 0.0) / 3600, 2)
 
 
 def _find_bad_text(value: Any, path: str) -> str | None:
@@ -148,9 +150,11 @@ class CheckpointStore:
         max_payload_bytes: int = 16 * 1024 * 1024,
         diff_chain_max: int = 8,
         redactor: Redactor | None = None,
+        semantic: SemanticIndex | None = None,
     ) -> None:
         self.db = db
         self.redactor = redactor or Redactor.build()
+        self.semantic = semantic  # None: lexical search only
         self.default_project = default_project
         self.max_payload_bytes = max_payload_bytes
         self.diff_chain_max = diff_chain_max
@@ -189,6 +193,8 @@ class CheckpointStore:
                 (cid, fields.status, ts, None),
             )
             sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
+        if self.semantic is not None:
+            self.semantic.notify()  # embedded in the background: a save never waits for the model
         return SaveResult(
             id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
             stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions,
@@ -405,78 +411,30 @@ class CheckpointStore:
         all_versions: bool = False,
         now: datetime | None = None,
     ) -> list[SearchHit]:
-        """Lexical search (bm25) with filters; recency when the query is empty.
+        """Hybrid search (bm25 fused with cosine once the model is ready) with filters; recency for an empty query.
 
         One hit per lineage (its newest version, if that passes the status filter) unless all_versions.
         """
-        now = now or utcnow()
-        if statuses is None:
-            statuses = list(OPEN_STATUSES)
-        if "any" in statuses:
-            statuses = list(STATUSES)
-        unknown = [s for s in statuses if s not in STATUSES]
-        if unknown:
-            raise InvalidInputError(f"unknown status filter; use any of: {', '.join(STATUSES)}, or 'any'")
-        check_text(query, "query")
-        where = [f"c.status IN ({', '.join('?' for _ in statuses)})"]
-        params: list[Any] = list(statuses)
-        if project:
-            where.append("c.project = ?")
-            params.append(project)
-        if since_hours is not None:
-            where.append("c.created_at >= ?")
-            params.append(iso(now - timedelta(hours=since_hours)))
-        match = fts_query(query)
-        fetch = limit if all_versions else limit * 4 + 20
-        with self.db.read() as c:
-            if match is None:
-                rows = c.execute(
-                    f"SELECT {HEADER_COLUMNS}, NULL AS rank FROM checkpoints c WHERE {' AND '.join(where)}"
-                    " ORDER BY c.created_at DESC LIMIT ?", (*params, fetch),
-                ).fetchall()
-            else:
-                weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-                rows = c.execute(
-                    f"SELECT {', '.join('c.' + col.strip() for col in HEADER_COLUMNS.split(','))},"
-                    f" bm25(checkpoints_fts, {weights}) AS rank"
-                    " FROM checkpoints_fts JOIN checkpoints c ON c.rowid = checkpoints_fts.rowid"
-                    f" WHERE checkpoints_fts MATCH ? AND {' AND '.join(where)}"
-                    " ORDER BY rank, c.created_at DESC LIMIT ?", (match, *params, fetch),
-                ).fetchall()
-            if not all_versions:
-                rows = self._newest_per_lineage(c, rows, statuses)
-        hits: list[SearchHit] = []
-        for r in rows[:limit]:
-            age = age_hours(r["created_at"], now)
-            lexical = None if r["rank"] is None else round(-float(r["rank"]), 4)
-            score = lexical if lexical is not None else round(1.0 / (1.0 + age / 24.0), 4)
-            hits.append(SearchHit(
-                id=r["id"], title=r["title"], goal=r["goal"], project=r["project"], status=r["status"],
-                progress=r["progress"], next_step=r["next_step"], updated_at=r["updated_at"],
-                age_hours=age, score=score, lexical=lexical,
-            ))
-        return hits
+        return self.search_with_state(query, project=project, statuses=statuses, since_hours=since_hours,
+                                      limit=limit, all_versions=all_versions, now=now).hits
 
-    @staticmethod
-    def _newest_per_lineage(c: sqlite3.Connection, rows: list[sqlite3.Row], statuses: Sequence[str]) -> list[Any]:
-        """Each matched lineage is represented by its newest version; a lineage whose newest version
-        fails the status filter (e.g. the work was completed later) is left out."""
-        out: list[Any] = []
-        seen: set[str] = set()
-        for r in rows:
-            if r["lineage_id"] in seen:
-                continue
-            seen.add(r["lineage_id"])
-            newest = c.execute(
-                f"SELECT {HEADER_COLUMNS} FROM checkpoints c WHERE c.lineage_id = ?"
-                " ORDER BY c.created_at DESC, c.rowid DESC LIMIT 1", (r["lineage_id"],),
-            ).fetchone()
-            if newest is None or newest["status"] not in statuses:
-                continue
-            merged = dict(newest)
-            merged["rank"] = r["rank"]
-            out.append(merged)
-        return out
+    def search_with_state(
+        self,
+        query: str = "",
+        *,
+        project: str | None = None,
+        statuses: Sequence[str] | None = None,
+        since_hours: float | None = None,
+        limit: int = 5,
+        all_versions: bool = False,
+        now: datetime | None = None,
+    ) -> SearchOutcome:
+        """`search`, plus whether it was hybrid: `semantic` is "ready", "warming" (lexical for now) or "off"."""
+        return hybrid_search(self.db, self.semantic, query, project=project, statuses=statuses,
+                             since_hours=since_hours, limit=limit, all_versions=all_versions, now=now)
+
+    def semantic_state(self) -> SemanticState:
+        return self.semantic.state if self.semantic is not None else "off"
 
     def list_recent(self, *, project: str | None = None, statuses: list[str] | None = None, limit: int = 20) -> list[SearchHit]:
         return self.search("", project=project, statuses=statuses or ["any"], limit=limit, all_versions=True)
@@ -549,6 +507,8 @@ class CheckpointStore:
                 )
                 sync_snapshot(c, cp.id)
                 report.imported += 1
+        if self.semantic is not None and report.imported:
+            self.semantic.notify()
         return report
 
     @staticmethod
@@ -586,6 +546,11 @@ class CheckpointStore:
             "oldest": agg["oldest"],
             "newest": agg["newest"],
         }
+
+    def rebuild_fts(self) -> None:
+        """Rebuild the full-text index from the checkpoints (`ckpt reindex`)."""
+        with self.db.write() as c:
+            c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('rebuild')")
 
     def verify(self) -> VerifyReport:
         """SQLite integrity_check, the FTS index check, and every payload's sha256.

@@ -73,6 +73,28 @@ def _m1_checkpoints(db: sqlite_utils.Database) -> None:
     db.table("checkpoint_status").create_index(["checkpoint_id", "seq"])
 
 
+def _m2_vectors(db: sqlite_utils.Database) -> None:
+    # One embedding per (kind, ref): kind "checkpoint" (ref = checkpoint id) or "entity" (graph entities).
+    # seq grows with every write (AUTOINCREMENT never reuses a value, and INSERT OR REPLACE takes a new
+    # one), so every process refreshes its in-memory matrix with `WHERE seq > last_seen`.
+    db.execute(
+        "CREATE TABLE vectors ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " kind TEXT NOT NULL,"
+        " ref TEXT NOT NULL,"
+        " model TEXT NOT NULL,"  # a different model name means the vector is stale
+        " dim INTEGER NOT NULL,"
+        " vector BLOB NOT NULL,"  # little-endian float32, L2-normalised
+        " UNIQUE (kind, ref))"
+    )
+    db.execute("CREATE INDEX vectors_model_seq ON vectors (model, seq)")
+    # A replaced (deleted, then re-inserted) checkpoint must be embedded again.
+    db.execute(
+        "CREATE TRIGGER checkpoints_vectors_ad AFTER DELETE ON checkpoints BEGIN"
+        " DELETE FROM vectors WHERE kind = 'checkpoint' AND ref = old.id; END"
+    )
+
+
 def _m3_graph(db: sqlite_utils.Database) -> None:
     """The knowledge graph of the memory-server tools; checkpoints become session-snapshot entities."""
     from mcp_server_checkpoints.storage.snapshots import sync_all_snapshots
@@ -103,9 +125,9 @@ def _m4_redactions(db: sqlite_utils.Database) -> None:
     db.table("checkpoints").add_column("redactions", int, not_null_default=0)
 
 
-# Version 2 (embeddings) comes from a parallel branch; Database.migrate applies missing versions in order.
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
+    Migration(2, "embedding vectors", _m2_vectors),
     Migration(3, "knowledge graph (memory-server tools), checkpoints as session-snapshot entities", _m3_graph),
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
 ]

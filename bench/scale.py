@@ -1,0 +1,216 @@
+"""Scale benchmark for hybrid search: latency at 10k and 100k checkpoints, save + embed, memory, start-up.
+
+What is measured
+----------------
+Per population size (``--sizes``, default 10k and 100k), on a fresh SQLite file filled with the
+deterministic synthetic checkpoints of bench/latency.py (no payloads; lineages and mixed statuses
+kept), with the real model (all-MiniLM-L6-v2, CPU) loaded and warm:
+
+* vectors: ``--embed-sample`` checkpoints (default 2,000) are embedded with the real model (that
+  gives the embedding throughput). Embedding 100k texts on 2 CPU cores takes most of an hour, so the
+  other checkpoints get a sample vector plus Gaussian noise (sigma 0.05), re-normalised: the
+  latency of an exact cosine top-k does not depend on the values, only on the matrix size.
+* index load: building the in-memory numpy matrix from the ``vectors`` table, and its size.
+* search p50/p95 (``CheckpointStore.search`` with the default filters, limit 5), **including
+  embedding the query**, for realistic 2-5 word queries (bench/latency.py's generator): hybrid,
+  lexical only, and the query embedding alone.
+* save: ``CheckpointStore.save`` (what a tool call waits for: the vector is made in the background)
+  and save + embedding that checkpoint (the background work per save).
+
+Then stdio spawn → ``initialize`` answered for a bare ``MCPServer``, this server with the extra
+installed and semantic search on (it loads the model on a background thread), and with semantic
+off, alternating runs (bench/latency.py's method).
+
+    .venv/bin/python bench/scale.py                       # --sizes 10000,100000 --samples 200 --spawn-runs 10
+    .venv/bin/python bench/scale.py --sizes 10000 --samples 50 --spawn-runs 3
+
+Nothing is asserted: the script prints a Markdown table (stdout; progress on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import latency as L  # noqa: E402  (the synthetic data and the spawn timer of bench/latency.py)
+
+from mcp_server_checkpoints.models import CheckpointFields  # noqa: E402
+from mcp_server_checkpoints.storage import CheckpointStore, open_database  # noqa: E402
+from mcp_server_checkpoints.storage.db import utcnow  # noqa: E402
+from mcp_server_checkpoints.storage.semantic import EMBED_COLUMNS, SemanticIndex, as_matrix, embedding_text  # noqa: E402
+from mcp_server_checkpoints.storage.sentence_embedder import SentenceTransformerEmbedder, load_embedder  # noqa: E402
+from mcp_server_checkpoints.storage.vectors import to_blob  # noqa: E402
+
+
+def progress(msg: str) -> None:
+    print(f"[scale] {msg}", file=sys.stderr, flush=True)
+
+
+def pct(samples: list[float], p: float) -> float:
+    return L.percentile(samples, p) * 1000
+
+
+def populate(store: CheckpointStore, gen: L.Generator, size: int) -> float:
+    start = utcnow() - timedelta(days=L.SPREAD_DAYS)
+    step = timedelta(days=L.SPREAD_DAYS) / size
+    t0 = time.perf_counter()
+    for i in range(size):
+        args, final = gen.checkpoint()
+        args.pop("payload", None)
+        now = start + step * i
+        res = store.save(CheckpointFields.model_validate(args), now=now)
+        if final != args.get("status", "in-progress"):
+            store.set_status(res.id, final, now=now + step / 2)
+        gen.saved({**args, "payload": None}, res.id)
+        if (i + 1) % 10_000 == 0:
+            progress(f"populated {i + 1:,}/{size:,} ({time.perf_counter() - t0:.0f} s)")
+    return time.perf_counter() - t0
+
+
+def fill_vectors(store: CheckpointStore, embedder: SentenceTransformerEmbedder, sample: int, seed: int) -> float:
+    """Real embeddings for `sample` checkpoints, noisy copies for the rest; returns texts/s of the real ones."""
+    rng = np.random.default_rng(seed)
+    with store.db.read() as c:
+        rows = c.execute(f"SELECT {EMBED_COLUMNS} FROM checkpoints c ORDER BY c.rowid").fetchall()
+    t = time.perf_counter()
+    real = as_matrix(embedder, [embedding_text(r) for r in rows[:sample]])
+    rate = min(sample, len(rows)) / (time.perf_counter() - t)
+    progress(f"embedded {len(real):,} real texts ({rate:.0f}/s)")
+    for i in range(0, len(rows), 5_000):
+        chunk = rows[i:i + 5_000]
+        vecs = []
+        for j, _ in enumerate(chunk):
+            k = i + j
+            if k < len(real):
+                vecs.append(real[k])
+            else:
+                v = real[k % len(real)] + rng.normal(0, 0.05, real.shape[1]).astype(np.float32)
+                vecs.append(v / np.linalg.norm(v))
+        with store.db.write() as c:
+            c.executemany("INSERT OR REPLACE INTO vectors (kind, ref, model, dim, vector) VALUES ('checkpoint', ?, ?, ?, ?)",
+                          [(r["id"], embedder.model_name, embedder.dim, to_blob(v)) for r, v in zip(chunk, vecs, strict=True)])
+    return rate
+
+
+def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
+               embedder: SentenceTransformerEmbedder) -> dict[str, str]:
+    store = CheckpointStore(open_database(tmp / f"scale-{size}.db"))
+    gen = L.Generator(seed)
+    fill_s = populate(store, gen, size)
+    rate = fill_vectors(store, embedder, sample, seed)
+    gc.collect()
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    store.semantic = SemanticIndex.ready_with(store.db, embedder)
+    load_s = time.perf_counter() - t
+    index = store.semantic.index
+    assert index is not None and len(index) == size, "every checkpoint should have a vector"
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queries = [gen.query() for _ in range(samples)]
+    out: dict[str, list[float]] = {"hybrid": [], "lexical": [], "embed": []}
+    for q in queries[:10]:  # warm-up
+        store.search(q)
+    for q in queries:
+        t = time.perf_counter()
+        res = store.search_with_state(q)
+        out["hybrid"].append(time.perf_counter() - t)
+        assert res.semantic == "ready"
+        t = time.perf_counter()
+        store.semantic.query_vector(q)
+        out["embed"].append(time.perf_counter() - t)
+    sem, store.semantic = store.semantic, None
+    for q in queries:
+        t = time.perf_counter()
+        store.search(q)
+        out["lexical"].append(time.perf_counter() - t)
+    store.semantic = sem
+    saves: list[float] = []
+    save_embed: list[float] = []
+    for _ in range(min(samples, 100)):
+        args, _ = gen.checkpoint()
+        args.pop("payload", None)
+        args.pop("parent_id", None)
+        t = time.perf_counter()
+        store.save(CheckpointFields.model_validate(args))
+        saves.append(time.perf_counter() - t)
+        assert sem.embed_pending(limit=1) == 1
+        save_embed.append(time.perf_counter() - t)
+    store.db.close()
+    return {
+        "size": f"{size:,}",
+        "fill": f"{fill_s:.0f} s",
+        "embed rate": f"{rate:.0f}/s",
+        "index load": f"{load_s * 1000:.0f} ms",
+        "matrix": f"{index.nbytes / 2**20:.1f} MiB",
+        "rss": f"+{(rss1 - rss0) / 1024:.0f} MiB",
+        "hybrid": f"{pct(out['hybrid'], 50):.1f} / {pct(out['hybrid'], 95):.1f}",
+        "lexical": f"{pct(out['lexical'], 50):.1f} / {pct(out['lexical'], 95):.1f}",
+        "embed": f"{pct(out['embed'], 50):.1f} / {pct(out['embed'], 95):.1f}",
+        "save": f"{pct(saves, 50):.1f} / {pct(saves, 95):.1f}",
+        "save+embed": f"{pct(save_embed, 50):.1f} / {pct(save_embed, 95):.1f}",
+    }
+
+
+def bench_spawn(tmp: Path, runs: int) -> dict[str, list[float]]:
+    (tmp / "bare.py").write_text(L.BARE_SERVER, encoding="utf-8")
+    env = L._child_env(tmp)
+    off = {**env, "CHECKPOINTS_SEMANTIC": "false"}
+    serve = [sys.executable, "-m", "mcp_server_checkpoints", "serve", "--db", str(tmp / "spawn.db")]
+    cmds = {"bare `MCPServer`": ([sys.executable, str(tmp / "bare.py")], env),
+            "checkpoints, semantic on (extra installed)": (serve, env),
+            "checkpoints, semantic off": (serve, off)}
+    results: dict[str, list[float]] = {name: [] for name in cmds}
+    for cmd, e in cmds.values():
+        L.spawn_once(cmd, e, tmp, tmp / "spawn-stderr.log")
+    for run in range(runs):
+        for name, (cmd, e) in cmds.items():
+            results[name].append(L.spawn_once(cmd, e, tmp, tmp / "spawn-stderr.log"))
+        progress(f"spawn run {run + 1}/{runs}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Hybrid search at scale, save + embed, memory, stdio start-up.")
+    p.add_argument("--sizes", type=L._sizes, default=[10_000, 100_000])
+    p.add_argument("--samples", type=L._positive, default=200)
+    p.add_argument("--embed-sample", type=L._positive, default=2_000)
+    p.add_argument("--spawn-runs", type=int, default=10)
+    p.add_argument("--seed", type=int, default=20251122)
+    args = p.parse_args(argv)
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if args.sizes:
+            t = time.perf_counter()
+            embedder = load_embedder()
+            progress(f"model loaded in {time.perf_counter() - t:.1f} s")
+            rows = [bench_size(tmp, n, args.samples, args.seed, args.embed_sample, embedder) for n in args.sizes]
+            cols = list(rows[0])
+            lines += ["### Hybrid search at scale (ms, p50 / p95; model warm, query embedding included)", "",
+                      "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols)]
+            lines += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
+            lines += ["", "hybrid / lexical: `CheckpointStore.search`, default filters, limit 5; embed: the query"
+                      " embedding alone; save: the call (embedding happens in the background); save+embed:"
+                      " the call plus embedding that checkpoint; rss: growth of the peak RSS while loading the index.", ""]
+        if args.spawn_runs:
+            spawn = bench_spawn(tmp, args.spawn_runs)
+            bare = spawn["bare `MCPServer`"]
+            lines += ["### stdio spawn → `initialize` answered (ms)", "", "| server | runs | p50 | p95 | p50 − bare |",
+                      "|---|---:|---:|---:|---:|"]
+            for name, v in spawn.items():
+                lines.append(f"| {name} | {len(v)} | {pct(v, 50):.0f} | {pct(v, 95):.0f} | {pct(v, 50) - pct(bare, 50):+.0f} |")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""Semantic search state for one process: the embedder (loaded in the background), the vector
+index, and the worker that embeds checkpoints nobody has embedded yet.
+
+States (`SemanticState`): "off" (the extra is not installed, semantic search is switched off, or the
+model failed to load), "warming" (the model is loading: searches run lexically, saves are stored
+and queued), "ready" (searches are hybrid).
+
+The worker embeds every checkpoint that has no vector for the current model, whoever wrote it:
+saves of this process, checkpoints written by another server process on the same database (found
+by their rowid, checked on every search), and, after a change of model, everything (the stale
+vectors carry the old model's name).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+from mcp_server_checkpoints.storage.db import Database
+from mcp_server_checkpoints.storage.embedder import Embedder
+
+if TYPE_CHECKING:  # numpy comes with the `semantic` extra; lexical-only servers never import it
+    from mcp_server_checkpoints.storage.vectors import Matrix, VectorIndex
+
+log = logging.getLogger(__name__)
+
+State = Literal["ready", "warming", "off"]
+KIND = "checkpoint"
+# all-MiniLM-L6-v2 reads 256 word pieces; more characters than this only cost tokenising time.
+TEXT_CHARS = 2_000
+BATCH = 8  # small: a query waiting for the embedder waits for at most one batch
+
+EMBED_COLUMNS = "c.rowid AS rowid, c.id, c.title, c.goal, c.current_work, c.next_step, c.remaining, c.tags, c.summary"
+
+
+def embedding_text(row: sqlite3.Row | dict[str, Any]) -> str:
+    """What is embedded for a checkpoint: what the work is first (the model reads ~200 words)."""
+    parts = [row["title"], row["goal"], row["current_work"], row["next_step"]]
+    for key in ("remaining", "tags"):
+        try:
+            items = json.loads(row[key] or "[]")
+        except (TypeError, ValueError):
+            items = []
+        parts.append("; ".join(str(i) for i in items if i))
+    parts.append(row["summary"])
+    return "\n".join(p.strip() for p in parts if p and p.strip())[:TEXT_CHARS]
+
+
+def as_matrix(embedder: Embedder, texts: list[str]) -> Matrix:
+    import numpy as np
+
+    fast = getattr(embedder, "embed_array", None)
+    out = fast(texts) if fast is not None else embedder.embed(texts)
+    return np.asarray(out, dtype=np.float32).reshape(len(texts), embedder.dim)
+
+
+class SemanticIndex:
+    """Embeds checkpoints in a background thread and answers cosine top-k for a query."""
+
+    def __init__(self, db: Database, loader: Callable[[], Embedder] | None) -> None:
+        self.db = db
+        self._loader = loader
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self._failed = loader is None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen_rowid = 0  # checkpoints up to this rowid are known to this process
+        self.embedded = 0  # checkpoints this process embedded (for tests and stats)
+
+    # -- life cycle --------------------------------------------------------------------
+    @classmethod
+    def ready_with(cls, db: Database, embedder: Embedder) -> SemanticIndex:
+        """An index whose model is already loaded (the CLI, tests, benchmarks); no thread is started."""
+        idx = cls(db, lambda: embedder)
+        idx._become_ready(embedder)
+        return idx
+
+    def start(self) -> None:
+        """Load the model and embed the backlog on a daemon thread; returns at once."""
+        if self._thread is not None or self._failed or self._ready.is_set():
+            return
+        self._thread = threading.Thread(target=self._run, name="checkpoints-embedder", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the worker to finish its batch. A model still loading is not waited for: the thread
+        is a daemon, and a client closing the server must not wait seconds for an import."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread() and self._ready.is_set():
+            self._thread.join(timeout)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    @property
+    def state(self) -> State:
+        if self._failed:
+            return "off"
+        return "ready" if self._ready.is_set() else "warming"
+
+    @property
+    def model_name(self) -> str | None:
+        return self._embedder.model_name if self._embedder is not None else None
+
+    def _become_ready(self, embedder: Embedder) -> None:
+        from mcp_server_checkpoints.storage.vectors import VectorIndex
+
+        self._embedder = embedder
+        index = VectorIndex(kind=KIND, model=embedder.model_name, dim=embedder.dim)
+        with self.db.read() as c:
+            index.refresh(c)
+            stale = c.execute("SELECT COUNT(*) FROM vectors WHERE kind = ? AND model != ?",
+                              (KIND, embedder.model_name)).fetchone()[0]
+        if stale:
+            log.warning("%d checkpoint vectors were made by another embedding model; re-embedding them", stale)
+        self._index = index
+        self._ready.set()
+
+    def _run(self) -> None:
+        try:
+            assert self._loader is not None
+            embedder = self._loader()
+            if self._stop.is_set():
+                return
+            self._become_ready(embedder)
+        except Exception:  # a missing or broken model must not take the server down: lexical search goes on
+            log.exception("the embedding model could not be loaded; search stays lexical")
+            self._failed = True
+            return
+        while not self._stop.is_set():
+            try:
+                while not self._stop.is_set() and self.embed_pending(limit=BATCH):
+                    pass
+            except Exception:  # e.g. the database is busy: try again at the next wake-up
+                if self._stop.is_set():
+                    return  # closing: the database may already be closed under us
+                log.exception("embedding checkpoints failed; will retry")
+            self._wake.wait(timeout=30.0)
+            self._wake.clear()
+
+    def notify(self) -> None:
+        """Something was saved: embed it soon."""
+        self._wake.set()
+
+    # -- embedding ---------------------------------------------------------------------
+    def _pending(self, c: sqlite3.Connection, model: str, limit: int) -> list[sqlite3.Row]:
+        return c.execute(
+            f"SELECT {EMBED_COLUMNS} FROM checkpoints c"
+            " LEFT JOIN vectors v ON v.kind = ? AND v.ref = c.id AND v.model = ?"
+            " WHERE v.seq IS NULL ORDER BY c.rowid DESC LIMIT ?",  # newest first: most likely searched for
+            (KIND, model, limit),
+        ).fetchall()
+
+    def embed_pending(self, limit: int = BATCH) -> int:
+        """Embed up to `limit` checkpoints that lack a vector for the current model; returns how many."""
+        embedder, index = self._embedder, self._index
+        if embedder is None or index is None:
+            return 0
+        with self.db.read() as c:
+            rows = self._pending(c, embedder.model_name, limit)
+        if not rows:
+            return 0
+        self._store(embedder, index, rows)
+        return len(rows)
+
+    def _store(self, embedder: Embedder, index: VectorIndex, rows: list[sqlite3.Row]) -> None:
+        from mcp_server_checkpoints.storage.vectors import to_blob
+
+        vectors = as_matrix(embedder, [embedding_text(r) for r in rows])
+        with self.db.write() as c:
+            # Only checkpoints still there (one may have been replaced meanwhile: the trigger dropped its vector).
+            present = {r[0] for r in c.execute(
+                f"SELECT id FROM checkpoints WHERE id IN ({', '.join('?' for _ in rows)})", [r["id"] for r in rows])}
+            c.executemany(
+                "INSERT OR REPLACE INTO vectors (kind, ref, model, dim, vector) VALUES (?, ?, ?, ?, ?)",
+                [(KIND, r["id"], embedder.model_name, embedder.dim, to_blob(v))
+                 for r, v in zip(rows, vectors, strict=True) if r["id"] in present],
+            )
+            index.refresh(c)
+        self.embedded += len(rows)
+
+    def reindex(self, *, batch: int = 32, progress: Callable[[int], None] | None = None) -> int:
+        """Re-embed every checkpoint with the current model (oldest first); returns how many."""
+        embedder, index = self._embedder, self._index
+        if embedder is None or index is None:
+            raise RuntimeError("the embedding model is not loaded")
+        done = 0
+        for rows in self._all_rows(batch):
+            self._store(embedder, index, rows)
+            done += len(rows)
+            if progress is not None:
+                progress(len(rows))
+        return done
+
+    def _all_rows(self, batch: int) -> Iterator[list[sqlite3.Row]]:
+        last = 0
+        while True:
+            with self.db.read() as c:
+                rows = c.execute(f"SELECT {EMBED_COLUMNS} FROM checkpoints c WHERE c.rowid > ? ORDER BY c.rowid LIMIT ?",
+                                 (last, batch)).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["rowid"]
+            yield rows
+
+    # -- searching ---------------------------------------------------------------------
+    def sync(self, c: sqlite3.Connection) -> None:
+        """Cheap per-search catch-up: vectors other processes wrote, and their unembedded checkpoints."""
+        index = self._index
+        if index is None:
+            return
+        index.refresh(c)
+        newest = c.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
+        if newest > self._seen_rowid:
+            self._seen_rowid = newest
+            self._wake.set()  # new checkpoints (maybe another process's): the worker embeds what lacks a vector
+
+    def query_vector(self, text: str) -> Matrix | None:
+        """The query's embedding, or None when the model is not ready."""
+        embedder = self._embedder if self._ready.is_set() else None
+        if embedder is None:
+            return None
+        vector: Matrix = as_matrix(embedder, [text])[0]
+        return vector
+
+    @property
+    def index(self) -> VectorIndex | None:
+        return self._index

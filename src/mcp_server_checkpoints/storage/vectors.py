@@ -1,0 +1,109 @@
+"""The in-memory vector index: one float32 row per checkpoint, exact cosine top-k with numpy.
+
+Vectors live in the `vectors` table (migration 2); every process keeps its own copy as a numpy
+matrix, refreshed incrementally by `seq` (which grows with every write, whichever process made
+it). Vectors are L2-normalised, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Matrix = npt.NDArray[np.float32]
+
+
+def to_blob(vector: npt.NDArray[np.floating]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes, dim: int) -> Matrix:
+    v = np.frombuffer(blob, dtype="<f4")
+    if v.shape != (dim,):
+        raise ValueError("stored vector has the wrong length")
+    return v.astype(np.float32, copy=False)
+
+
+class VectorIndex:
+    """Vectors of one kind and one model, by ref; `top_k` is brute-force exact cosine."""
+
+    def __init__(self, *, kind: str, model: str, dim: int, capacity: int = 1024) -> None:
+        self.kind = kind
+        self.model = model
+        self.dim = dim
+        self._matrix: Matrix = np.zeros((capacity, dim), dtype=np.float32)
+        self._refs: list[str] = []
+        self._row: dict[str, int] = {}
+        self.last_seq = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._row
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the matrix (its spare capacity included)."""
+        return int(self._matrix.nbytes)
+
+    def put(self, ref: str, vector: npt.NDArray[np.floating]) -> None:
+        with self._lock:
+            self._put(ref, np.asarray(vector, dtype=np.float32))
+
+    def _put(self, ref: str, vector: Matrix) -> None:
+        row = self._row.get(ref)
+        if row is None:
+            row = len(self._refs)
+            if row >= self._matrix.shape[0]:  # grow by doubling: amortised O(1) appends
+                bigger = np.zeros((max(1024, self._matrix.shape[0] * 2), self.dim), dtype=np.float32)
+                bigger[:row] = self._matrix[:row]
+                self._matrix = bigger
+            self._refs.append(ref)
+            self._row[ref] = row
+        self._matrix[row] = vector
+
+    def refresh(self, c: sqlite3.Connection) -> int:
+        """Load vectors written since the last refresh (by any process); returns how many."""
+        rows = c.execute(
+            "SELECT seq, ref, dim, vector FROM vectors WHERE model = ? AND kind = ? AND seq > ? ORDER BY seq",
+            (self.model, self.kind, self.last_seq),
+        ).fetchall()
+        if not rows:
+            return 0
+        with self._lock:
+            for seq, ref, dim, blob in rows:
+                if dim == self.dim:
+                    self._put(ref, from_blob(blob, dim))
+                self.last_seq = max(self.last_seq, seq)
+        return len(rows)
+
+    def top_k(self, query: npt.NDArray[np.floating], k: int) -> list[tuple[str, float]]:
+        """The k refs most similar to `query` (cosine, best first); all of them when k >= len."""
+        with self._lock:
+            n = len(self._refs)
+            if n == 0 or k <= 0:
+                return []
+            scores = self._matrix[:n] @ np.asarray(query, dtype=np.float32)
+            refs = self._refs
+        if k < n:
+            part = np.argpartition(-scores, k - 1)[:k]
+            order = part[np.argsort(-scores[part], kind="stable")]
+        else:
+            order = np.argsort(-scores, kind="stable")
+        return [(refs[i], float(scores[i])) for i in order]
+
+    def scores_for(self, query: npt.NDArray[np.floating], refs: Sequence[str]) -> dict[str, float]:
+        """Cosine of `query` with each of `refs` that has a vector."""
+        with self._lock:
+            rows = [(r, self._row[r]) for r in refs if r in self._row]
+            if not rows:
+                return {}
+            sub = self._matrix[[i for _, i in rows]]
+        scores = sub @ np.asarray(query, dtype=np.float32)
+        return {r: float(s) for (r, _), s in zip(rows, scores, strict=True)}

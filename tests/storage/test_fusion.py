@@ -1,0 +1,198 @@
+"""Hybrid ranking logic (fusion, candidates, filters, lineages) with a deterministic fake embedder.
+
+The fake is a unit-test double for the fusion logic only; the real model is exercised in
+test_semantic_model.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from mcp_server_checkpoints.models import CheckpointFields
+from mcp_server_checkpoints.storage import CheckpointStore
+from mcp_server_checkpoints.storage.search import fuse
+from mcp_server_checkpoints.storage.semantic import SemanticIndex
+from mcp_server_checkpoints.storage.vectors import VectorIndex
+
+# Words the fake treats as one concept, so "login token" is near "JWT refresh" without sharing a word.
+CONCEPTS = {"jwt": "auth", "login": "auth", "token": "auth", "tokens": "auth", "refresh": "auth",
+            "auth": "auth", "credentials": "auth", "invoice": "billing", "billing": "billing", "payment": "billing"}
+
+
+class FakeEmbedder:
+    """Bag of concepts hashed into 64 dimensions, L2-normalised. Deterministic."""
+
+    model_name = "fake-concepts"
+    dim = 64
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        out = []
+        for text in texts:
+            v = np.zeros(self.dim, dtype=np.float32)
+            for w in re.findall(r"\w+", text.lower()):
+                v[int(hashlib.sha256(CONCEPTS.get(w, w).encode()).hexdigest(), 16) % self.dim] += 1.0
+            n = float(np.linalg.norm(v))
+            out.append(list(map(float, v / n if n else v)))
+        return out
+
+
+def cp(**kw: object) -> CheckpointFields:
+    return CheckpointFields.model_validate({"goal": "work", **kw})
+
+
+@pytest.fixture
+def hybrid(store: CheckpointStore) -> CheckpointStore:
+    store.semantic = SemanticIndex.ready_with(store.db, FakeEmbedder())
+    return store
+
+
+def embed_all(store: CheckpointStore) -> None:
+    assert store.semantic is not None
+    while store.semantic.embed_pending(limit=50):
+        pass
+
+
+def test_rrf_rewards_agreement_and_keeps_components() -> None:
+    a = {"id": "a", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
+    b = {"id": "b", "status": "paused", "created_at": "2026-01-02T00:00:00.000000Z", "updated_at": "2026-01-02T00:00:00.000000Z"}
+    c = {"id": "c", "status": "paused", "created_at": "2026-01-03T00:00:00.000000Z", "updated_at": "2026-01-03T00:00:00.000000Z"}
+    ranked = fuse([(a, 9.0), (b, 5.0)], [(c, 0.9), (b, 0.8)])
+    assert [r["id"] for r in ranked] == ["b", "c", "a"]  # b is in both lists; a and c tie: the newer first
+    assert ranked[0]["lexical"] == 5.0 and ranked[0]["semantic"] == 0.8
+    assert ranked[1]["lexical"] is None and ranked[2]["semantic"] is None
+
+
+def test_ties_go_to_live_work_then_recency() -> None:
+    old = {"id": "old", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
+    new = {"id": "new", "status": "paused", "created_at": "2026-01-05T00:00:00.000000Z", "updated_at": "2026-01-05T00:00:00.000000Z"}
+    live = {"id": "live", "status": "in-progress", "created_at": "2025-01-01T00:00:00.000000Z", "updated_at": "2025-01-01T00:00:00.000000Z"}
+    ranked = fuse([(old, 1.0)], [(new, 0.5)], fusion="rrf")  # same rank in one list each: a tie
+    assert [r["id"] for r in ranked] == ["new", "old"]
+    ranked = fuse([(old, 1.0)], [(live, 0.5)], fusion="rrf")
+    assert [r["id"] for r in ranked] == ["live", "old"]
+
+
+def test_weighted_fusion_normalises_bm25() -> None:
+    a = {"id": "a", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
+    b = {"id": "b", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
+    ranked = fuse([(a, 20.0), (b, 10.0)], [(b, 0.9), (a, 0.1)], fusion="weighted", weight=0.3)
+    assert [r["id"] for r in ranked] == ["b", "a"]
+    assert ranked[0]["score"] == pytest.approx(0.3 * 0.5 + 0.7 * 0.9)
+
+
+def test_vector_index_top_k_exact_and_grows() -> None:
+    idx = VectorIndex(kind="checkpoint", model="m", dim=3, capacity=2)
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(50, 3)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    for i, v in enumerate(vecs):
+        idx.put(f"r{i}", v)
+    idx.put("r0", vecs[1])  # replacing keeps one row per ref
+    assert len(idx) == 50
+    q = vecs[7]
+    expected = sorted(((f"r{i}", float(vecs[1] @ q if i == 0 else vecs[i] @ q)) for i in range(50)), key=lambda x: -x[1])
+    got = idx.top_k(q, 5)
+    assert [r for r, _ in got] == [r for r, _ in expected[:5]]
+    assert len(idx.top_k(q, 500)) == 50
+
+
+def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
+    jwt = hybrid.save(cp(title="JWT refresh endpoint", goal="rotate credentials"))
+    hybrid.save(cp(title="Invoice PDF export", goal="billing"))
+    embed_all(hybrid)
+    out = hybrid.search_with_state("login token work")
+    assert out.semantic == "ready"
+    assert out.hits[0].id == jwt.id
+    assert out.hits[0].lexical is None and out.hits[0].semantic is not None and out.hits[0].semantic > 0.5
+    hybrid.semantic = None
+    lexical = hybrid.search_with_state("login token work")
+    assert lexical.semantic == "off" and jwt.id not in [h.id for h in lexical.hits]
+
+
+def test_filters_and_lineage_apply_to_semantic_hits(hybrid: CheckpointStore) -> None:
+    a = hybrid.save(cp(title="JWT refresh endpoint", project="api"))
+    a2 = hybrid.save(cp(title="JWT refresh endpoint, tests", project="api", parent_id=a.id))
+    b = hybrid.save(cp(title="JWT login page", project="web"))
+    hybrid.set_status(b.id, "completed")
+    embed_all(hybrid)
+    hits = hybrid.search("login token")
+    assert [h.id for h in hits] == [a2.id]  # one per lineage (newest); completed work excluded
+    assert [h.id for h in hybrid.search("login token", statuses=["any"], project="web")] == [b.id]
+    assert {h.id for h in hybrid.search("login token", all_versions=True)} == {a.id, a2.id}
+
+
+def test_selective_filter_looks_past_the_candidate_bound(hybrid: CheckpointStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_server_checkpoints.storage import search as search_mod
+
+    monkeypatch.setattr(search_mod, "CANDIDATES", 3)
+    for i in range(12):
+        hybrid.save(cp(title=f"JWT refresh endpoint {i}", project="busy"))
+    rare = hybrid.save(cp(title="token rotation", project="rare"))
+    embed_all(hybrid)
+    assert [h.id for h in hybrid.search("jwt refresh", project="rare")] == [rare.id]  # lexical fallback
+    assert [h.id for h in hybrid.search("credentials", project="rare")] == [rare.id]  # semantic widening
+
+
+def test_vectors_follow_other_writers_and_replacement(hybrid: CheckpointStore) -> None:
+    """Checkpoints saved through another store object (another process's view) get embedded and found."""
+    other = CheckpointStore(hybrid.db)  # no semantic index: like a lexical-only server on the same file
+    saved = other.save(cp(title="JWT refresh endpoint"))
+    assert hybrid.semantic is not None
+    embed_all(hybrid)
+    assert hybrid.search("login token")[0].id == saved.id
+    # Replacing a checkpoint (import --replace) drops its vector, so it is embedded again.
+    exported = hybrid.get(saved.id)
+    with hybrid.db.read() as c:
+        assert c.execute("SELECT COUNT(*) FROM vectors WHERE ref = ?", (saved.id,)).fetchone()[0] == 1
+    report = hybrid.import_checkpoints([exported.model_copy(update={"title": "Invoice export"})], replace=True)
+    assert report.imported == 1
+    with hybrid.db.read() as c:
+        assert c.execute("SELECT COUNT(*) FROM vectors WHERE ref = ?", (saved.id,)).fetchone()[0] == 0
+    assert hybrid.semantic.embed_pending() == 1
+
+
+def test_warming_searches_lexically(store: CheckpointStore) -> None:
+    gate = threading.Event()
+
+    def slow_loader() -> FakeEmbedder:
+        gate.wait(10)
+        return FakeEmbedder()
+
+    store.semantic = SemanticIndex(store.db, slow_loader)
+    store.semantic.start()
+    try:
+        saved = store.save(cp(title="JWT refresh endpoint"))
+        out = store.search_with_state("jwt")
+        assert out.semantic == "warming" and [h.id for h in out.hits] == [saved.id]
+        assert out.hits[0].semantic is None
+        assert store.search_with_state("login token").hits == []  # no semantic side yet
+        gate.set()
+        assert store.semantic.wait_ready(10)
+        for _ in range(100):  # the worker embeds the queued save
+            if store.semantic.embedded:
+                break
+            threading.Event().wait(0.05)
+        out = store.search_with_state("login token")
+        assert out.semantic == "ready" and [h.id for h in out.hits] == [saved.id]
+    finally:
+        store.semantic.stop()
+
+
+def test_loader_failure_means_off(store: CheckpointStore) -> None:
+    def broken() -> FakeEmbedder:
+        raise OSError("no weights")
+
+    store.semantic = SemanticIndex(store.db, broken)
+    store.semantic.start()
+    for _ in range(100):  # the loader fails on its thread
+        if store.semantic.state == "off":
+            break
+        threading.Event().wait(0.05)
+    assert store.semantic.state == "off"
+    store.save(cp(title="JWT refresh endpoint"))
+    assert store.search_with_state("jwt").semantic == "off"

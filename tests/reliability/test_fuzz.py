@@ -134,6 +134,10 @@ def allowed_input(schemas: dict[str, dict[str, Any]], name: str, arguments: Any)
     return True
 
 
+ECHOES_BY_CONTRACT = {"create_entities", "create_relations", "add_observations", "search_nodes", "open_nodes",
+                      "read_graph"}
+
+
 def is_tool_error(result: Any) -> bool:
     if isinstance(result, str):
         return '"isError": true' in result
@@ -147,8 +151,15 @@ def check_findings(out: Path, offered: Surface) -> dict[str, int]:
     kinds: dict[str, int] = {}
     for f in findings:
         kinds[f["category"]] = kinds.get(f["category"], 0) + 1
-        assert f["category"] == "accepted_malformed", f
         evidence = f["evidence"]
+        if f["category"] == "injection_reflection":
+            # The memory-server tools return the caller's entities, relations and observations, and
+            # name a missing entity ("Entity with name X not found"), by contract: the official server
+            # does exactly the same, and tests/test_memory_differential.py holds us to it. Reflection
+            # anywhere else is still a failure.
+            assert f["kind"] == "tool" and f["target"] in ECHOES_BY_CONTRACT, f
+            continue
+        assert f["category"] == "accepted_malformed", f
         params = evidence["input"].get("params") or {} if isinstance(evidence["input"], dict) else {}
         if f["kind"] == "tool":
             assert allowed_input(schemas, f["target"], evidence["input"]), f

@@ -156,11 +156,15 @@ class StoreMachine(RuleBasedStateMachine):
         if all_versions:
             want = {cid for cid, _ in passing}
         else:
+            # A lineage with a passing member is shown as its newest version (whatever its project),
+            # and not at all when that newest version's status is filtered out.
             newest: dict[str, tuple[int, str]] = {}
-            for cid, r in passing:
+            for cid, r in self.model.items():
                 if r.lineage_id not in newest or r.seq > newest[r.lineage_id][0]:
                     newest[r.lineage_id] = (r.seq, cid)
-            want = {cid for _, cid in newest.values()}
+            matched = {r.lineage_id for _, r in passing}
+            want = {cid for lineage, (_, cid) in newest.items()
+                    if lineage in matched and self.model[cid].status in statuses}
         if len(want) <= 50:
             assert {h.id for h in hits} == want
 

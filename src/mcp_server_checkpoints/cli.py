@@ -198,7 +198,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     store.rebuild_fts()
     done, model = 0, None
     if not args.lexical_only:
-        index = ready_index(store.db, settings)
+        index = ready_index(store.db, settings, bulk=True)
         model = index.model_name
         with Progress(store.count(), "reindex", enabled=args.progress) as bar:
             done = index.reindex(progress=bar.advance)

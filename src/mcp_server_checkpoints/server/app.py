@@ -28,6 +28,7 @@ from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 from mcp_server_checkpoints.tools import recovery as recovery_tools
 
 log = logging.getLogger("mcp_server_checkpoints")
+STARTUP_DELAY_S = 0.5  # before the model starts loading (bench/scale.py measures the handshake)
 
 INSTRUCTIONS = """\
 This server keeps checkpoints of your working sessions so work survives context compaction and new conversations.
@@ -49,7 +50,8 @@ class AppState:
     def start(self) -> None:
         """Start loading the embedding model in the background (the handshake never waits for it)."""
         if self.store.semantic is not None:
-            self.store.semantic.start()
+            # Clients send `initialize` as soon as the process starts: let it be answered first.
+            self.store.semantic.start(delay=STARTUP_DELAY_S)
 
     def close(self) -> None:
         if self.store.semantic is not None:

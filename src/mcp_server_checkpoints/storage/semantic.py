@@ -71,6 +71,7 @@ class SemanticIndex:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        self._delay = 0.0
         self._seen_rowid = 0  # checkpoints up to this rowid are known to this process
         self.embedded = 0  # checkpoints this process embedded (for tests and stats)
 
@@ -82,10 +83,15 @@ class SemanticIndex:
         idx._become_ready(embedder)
         return idx
 
-    def start(self) -> None:
-        """Load the model and embed the backlog on a daemon thread; returns at once."""
+    def start(self, delay: float = 0.0) -> None:
+        """Load the model and embed the backlog on a daemon thread; returns at once.
+
+        `delay`: seconds to wait before importing torch, so that the import (CPU-bound, GIL-heavy)
+        does not compete with the MCP handshake the server is answering at that moment.
+        """
         if self._thread is not None or self._failed or self._ready.is_set():
             return
+        self._delay = delay
         self._thread = threading.Thread(target=self._run, name="checkpoints-embedder", daemon=True)
         self._thread.start()
 
@@ -125,6 +131,8 @@ class SemanticIndex:
         self._ready.set()
 
     def _run(self) -> None:
+        if self._delay and self._stop.wait(self._delay):
+            return
         try:
             assert self._loader is not None
             embedder = self._loader()

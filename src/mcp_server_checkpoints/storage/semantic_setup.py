@@ -21,7 +21,7 @@ def semantic_index(db: Database, settings: Settings) -> SemanticIndex | None:
     return SemanticIndex(db, functools.partial(load_embedder, settings.embedding_model))
 
 
-def ready_index(db: Database, settings: Settings) -> SemanticIndex:
+def ready_index(db: Database, settings: Settings, *, bulk: bool = False) -> SemanticIndex:
     """An index with its model loaded now (the CLI: `reindex`, `search --semantic`); raises if it cannot be."""
     if not settings.semantic:
         raise InvalidInputError("semantic search is switched off (semantic = false); switch it on or use --lexical-only")
@@ -30,4 +30,4 @@ def ready_index(db: Database, settings: Settings) -> SemanticIndex:
             "semantic search needs the optional extra: pip install 'mcp-server-checkpoints[semantic]'"
             " (install torch's CPU build first); or use --lexical-only"
         )
-    return SemanticIndex.ready_with(db, load_embedder(settings.embedding_model))
+    return SemanticIndex.ready_with(db, load_embedder(settings.embedding_model, threads=None if bulk else 1))

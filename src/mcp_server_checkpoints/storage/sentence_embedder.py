@@ -105,7 +105,7 @@ class SentenceTransformerEmbedder:
                                       show_progress_bar=False)
 
 
-def load_embedder(setting: str | None = None) -> SentenceTransformerEmbedder:
+def load_embedder(setting: str | None = None, *, threads: int | None = 1) -> SentenceTransformerEmbedder:
     """Import sentence-transformers and load the model (seconds: call it off the handshake path)."""
     source = resolve_model(setting)
     if source.offline:
@@ -120,7 +120,8 @@ def load_embedder(setting: str | None = None) -> SentenceTransformerEmbedder:
 
     # One intra-op thread: a query is one short text, and on a busy machine (the client, other
     # servers, the tests) torch's thread pool made query p95 ~20x worse (measured on 2 cores).
-    torch.set_num_threads(1)
+    # `ckpt reindex` (threads=None) embeds in bulk and uses every core instead.
+    torch.set_num_threads(threads or os.cpu_count() or 1)
 
     log.info("loading embedding model %s from %s", source.name, source.location)
     model = SentenceTransformer(source.location, device="cpu")

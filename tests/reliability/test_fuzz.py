@@ -58,7 +58,9 @@ def run_fuzzer(tmp: Path, mode: str, *extra: str) -> tuple[Path, str]:
     cmd = [fuzzer(), "--mode", mode, "--protocol", "stdio", "--endpoint", endpoint, "--seed", str(SEED),
            "--output-dir", str(out), "--fs-root", str(tmp / "sandbox"), "--no-network", "--timeout", "20",
            "--log-level", "WARNING", *extra]
-    env = {**os.environ, "HOME": str(tmp), "NO_COLOR": "1", "COLUMNS": "200"}  # its corpus and caches stay in tmp
+    # Its corpus and caches stay in tmp. Semantic search off: the embedding model loading in the
+    # background (~0.5 GB) would read as memory growth of whichever tool runs meanwhile.
+    env = {**os.environ, "HOME": str(tmp), "NO_COLOR": "1", "COLUMNS": "200", "CHECKPOINTS_SEMANTIC": "false"}
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=420, env=env, cwd=tmp)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-4000:]
@@ -163,6 +165,13 @@ def check_findings(out: Path, offered: Surface) -> dict[str, int]:
             # See ECHOES_BY_CONTRACT: stored values come back by contract. In protocol mode (and for any
             # other tool) reflection is still a failure.
             assert f["kind"] == "tool" and f["target"] in ECHOES_BY_CONTRACT, f
+            continue
+        if f["category"] == "non_determinism":
+            # read_graph returns the whole stored graph, which the other fuzzed calls keep changing and
+            # growing, so the same arguments can meet a different (larger, slower) answer. Checked by
+            # hand: its only rejections are the deterministic limit/offset checks, and hostile stored
+            # entities never make a later read fail. Any other tool must be deterministic.
+            assert f["kind"] == "tool" and f["target"] == "read_graph", f
             continue
         assert f["category"] == "accepted_malformed", f
         params = evidence["input"].get("params") or {} if isinstance(evidence["input"], dict) else {}

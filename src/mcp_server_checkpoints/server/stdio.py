@@ -37,34 +37,18 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 
+from mcp_server_checkpoints.storage.checkpoints import surrogate_path
+
 log = logging.getLogger("mcp_server_checkpoints.stdio")
 
 _MAX_DEPTH = 200  # pydantic's JSON parser refuses deeper input (the envelope takes 2 levels)
 _DEEP = "a value is nested too deeply (about 200 levels at most); flatten it"
 
 
-def _bad_text_path(value: Any, path: list[str], depth: int = 0) -> list[str] | None:
-    """Path (keys/indexes) of the first string holding a lone surrogate, or None."""
-    if depth > _MAX_DEPTH:
-        return None
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _bad_text_path(k, path, depth + 1) if isinstance(k, str) else None
-            found = found or _bad_text_path(v, [*path, str(k)], depth + 1)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found = _bad_text_path(v, [*path, str(i)], depth + 1)
-            if found is not None:
-                return found
-    return None
+def _bad_text_path(value: Any) -> list[str] | None:
+    """Path (keys/indexes, as text) of the first string holding a lone surrogate, or None."""
+    found = surrogate_path(value, max_depth=_MAX_DEPTH)
+    return None if found is None else [str(p) for p in found]
 
 
 def _request_id(data: Any) -> int | str | None:
@@ -76,7 +60,7 @@ def _request_id(data: Any) -> int | str | None:
         return None
     if isinstance(rid, int):
         return rid
-    if isinstance(rid, str) and _bad_text_path(rid, []) is None:
+    if isinstance(rid, str) and _bad_text_path(rid) is None:
         return rid
     return None
 
@@ -176,7 +160,7 @@ def _answer_bad(line: str, tool_args: Callable[[str], set[str] | None]) -> types
         if data.get("method") == "tools/call":
             return _tool_error(rid, f"Invalid arguments: {_DEEP}.")
         return _error(rid, types.INVALID_PARAMS, f"Invalid params: {_DEEP}")
-    bad = _bad_text_path(data, [])
+    bad = _bad_text_path(data)
     if bad is None:
         return _error(rid, types.INVALID_REQUEST, "Invalid Request: the JSON-RPC envelope is malformed")
     if data.get("method") == "tools/call" and bad[:2] == ["params", "arguments"] and len(bad) >= 3:

@@ -75,8 +75,13 @@ def new_id(title: str, now: datetime) -> str:
     return f"checkpoint-{now:%Y-%m-%d}-{slug}-{secrets.token_hex(3)}"
 
 
-def _find_bad_text(value: Any, path: str) -> str | None:
-    """The path of the first string holding a lone surrogate (SQLite and JSON cannot store one)."""
+def surrogate_path(value: Any, path: list[str | int] | None = None, depth: int = 0,
+                   max_depth: int = 200) -> list[str | int] | None:
+    """Keys and list indexes leading to the first string holding a lone surrogate (SQLite and JSON
+    cannot store one), or None. Deeper than `max_depth` is not searched (the JSON parsers refuse it)."""
+    path = path or []
+    if depth > max_depth:
+        return None
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -85,14 +90,15 @@ def _find_bad_text(value: Any, path: str) -> str | None:
         return None
     if isinstance(value, dict):
         for k, v in value.items():
-            bad = _find_bad_text(k, path) or _find_bad_text(v, f"{path}.{k}" if path else str(k))
-            if bad:
-                return bad
+            found = surrogate_path(k, path, depth + 1, max_depth) if isinstance(k, str) else None
+            found = found or surrogate_path(v, [*path, str(k)], depth + 1, max_depth)
+            if found is not None:
+                return found
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            bad = _find_bad_text(v, f"{path}[{i}]")
-            if bad:
-                return bad
+            found = surrogate_path(v, [*path, i], depth + 1, max_depth)
+            if found is not None:
+                return found
     return None
 
 
@@ -108,8 +114,10 @@ def _text_size(value: Any) -> int:
 
 
 def check_text(value: Any, what: str = "") -> None:
-    bad = _find_bad_text(value, what)
-    if bad is not None:
+    found = surrogate_path(value)
+    if found is not None:
+        bad = what + "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if (what or i) else p)
+                             for i, p in enumerate(found))
         raise InvalidInputError(
             f"{bad or 'input'} contains an unpaired UTF-16 surrogate, which cannot be stored; send valid Unicode text"
         )

@@ -54,7 +54,9 @@ def fuzzer() -> str:
 
 def run_fuzzer(tmp: Path, mode: str, *extra: str) -> tuple[Path, str]:
     out = tmp / f"reports-{mode}"
-    endpoint = shlex.join([sys.executable, "-m", "mcp_server_checkpoints", "--db", str(tmp / "fuzz.db")])
+    server = shlex.join([sys.executable, "-m", "mcp_server_checkpoints", "--db", str(tmp / "fuzz.db")])
+    # Everything the server writes is kept (tee) so the test can check every line itself.
+    endpoint = shlex.join(["sh", "-c", f"{server} | tee -a {shlex.quote(str(tmp / 'stdout.jsonl'))}"])
     cmd = [fuzzer(), "--mode", mode, "--protocol", "stdio", "--endpoint", endpoint, "--seed", str(SEED),
            "--output-dir", str(out), "--fs-root", str(tmp / "sandbox"), "--no-network", "--timeout", "20",
            "--log-level", "WARNING", *extra]
@@ -187,10 +189,37 @@ def check_findings(out: Path, offered: Surface) -> dict[str, int]:
         else:
             assert f["target"] in OPEN_PARAMS, f
     summary = json.loads((out / "run_summary.json").read_text())
+    unread = unreadable_answers(out)
     for name, stats in summary["tools"]["by_name"].items():
         for outcome in BAD_OUTCOMES:
-            assert stats["outcomes"].get(outcome, 0) == 0, (name, stats)
+            allowed = unread.get(name, 0) if outcome == "exceptions" else 0
+            assert stats["outcomes"].get(outcome, 0) <= allowed, (name, stats)
     return kinds
+
+
+FUZZER_LINE_LIMIT = 64 * 1024
+
+
+def unreadable_answers(out: Path) -> dict[str, int]:
+    """Per tool, the exceptions that are mcp-fuzzer's own client failing to read a long answer.
+
+    Its stdio reader fails ("Failed to receive message from stdio transport") on lines over 64 KiB,
+    which whole-graph reads and searches over the fuzzed graph reach. Proven here each run: every line
+    the server wrote (tee'd to stdout.jsonl) is valid JSON, and there are at least as many lines over
+    64 KiB as such exceptions. Any other exception still fails the test.
+    """
+    lines = (out.parent / "stdout.jsonl").read_bytes().splitlines()
+    for line in lines:
+        json.loads(line)  # the server never writes anything but whole JSON-RPC messages
+    long_lines = sum(1 for line in lines if len(line) > FUZZER_LINE_LIMIT)
+    counts: dict[str, int] = {}
+    for session in out.glob("sessions/*/*.json"):
+        for tool in json.loads(session.read_text())["data"].get("tools_tested", []):
+            details = tool.get("exception_details") or []
+            if details and all(d.get("message") == "Failed to receive message from stdio transport" for d in details):
+                counts[tool["name"]] = counts.get(tool["name"], 0) + len(details)
+    assert sum(counts.values()) <= long_lines, (counts, long_lines)
+    return counts
 
 
 async def test_fuzz_tools_mode(tmp_path: Path) -> None:

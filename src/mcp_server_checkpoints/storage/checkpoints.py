@@ -57,7 +57,6 @@ TEXT_FIELDS = (
     "title", "goal", "project", "phase", "current_work", "next_step", "resume_instructions",
     "summary", "parent_id", "session_id", "agent_id",
 )
-HEADER_COLUMNS = "id, title, goal, project, status, progress, next_step, parent_id, lineage_id, created_at, updated_at"
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 # Only ids of our own shape are repeated back in messages: anything else may be a pasted secret.
 OWN_ID = re.compile(r"^checkpoint-\d{4}-\d{2}-\d{2}-[a-z0-9-]{1,60}$")

@@ -82,17 +82,22 @@ def set_json_server(path: Path, data: dict[str, Any], opts: Options, claude_code
 
 def remove_json_server(data: dict[str, Any], name: str, messages: list[str], path: Path) -> list[str]:
     """Remove our entry `name` (an entry that runs another program is left alone, with a message)."""
-    servers = data.get("mcpServers")
+    return _remove_server(data, "mcpServers", name, messages, path, toml=False)
+
+
+def _remove_server(doc: Any, key: str, name: str, messages: list[str], path: Path, *, toml: bool) -> list[str]:
+    """Remove our server entry `name` from `doc[key]` (JSON dict or TOML table); drop `key` if it empties."""
+    servers = doc.get(key)
     if not isinstance(servers, dict) or name not in servers:
         return []
-    old = servers[name]
+    old = _plain(servers[name])
     if not (isinstance(old, dict) and runs_us(old.get("command"), old.get("args"))):
         messages.append(f"{path}: the MCP server `{name}` runs another program; left alone")
         return []
     del servers[name]
     if not servers:
-        del data["mcpServers"]
-    return _removal_notes(path, name, False, messages)
+        del doc[key]
+    return _removal_notes(path, name, toml, messages)
 
 
 def _hook_groups(path: Path, hooks: dict[str, Any], event: str) -> list[Any]:
@@ -237,14 +242,4 @@ def set_toml_server(path: Path, doc: TOMLDocument, opts: Options, replaced: list
 
 
 def remove_toml_server(doc: TOMLDocument, name: str, messages: list[str], path: Path) -> list[str]:
-    servers = doc.get("mcp_servers")
-    if not isinstance(servers, dict) or name not in servers:
-        return []
-    plain = _plain(servers[name])
-    if not (isinstance(plain, dict) and runs_us(plain.get("command"), plain.get("args"))):
-        messages.append(f"{path}: the MCP server `{name}` runs another program; left alone")
-        return []
-    del servers[name]
-    if not servers:
-        del doc["mcp_servers"]
-    return _removal_notes(path, name, True, messages)
+    return _remove_server(doc, "mcp_servers", name, messages, path, toml=True)

@@ -268,16 +268,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _read_lines(path: str) -> Iterator[str]:
-    if path == "-":
-        yield from sys.stdin
-        return
-    try:
-        with open(path, encoding="utf-8") as fh:
-            yield from fh
-    except FileNotFoundError:
-        raise InvalidInputError(f"no file {path}") from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"{path} is not UTF-8 text; give a JSONL file written by `ckpt export`") from None
+    """Lines of a `ckpt export` file (or stdin), which must be UTF-8 throughout."""
+    for raw in _read_raw_lines(path, "a JSONL file written by `ckpt export`"):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"{path} is not UTF-8 text; give a JSONL file written by `ckpt export`") from None
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -374,8 +370,8 @@ def _graph(settings: Settings) -> Any:
     return GraphStore(store.db, redactor=store.redactor)
 
 
-def _read_raw_lines(path: str) -> Iterator[bytes]:
-    """Lines as bytes: one line that is not UTF-8 is reported by the importer, not fatal to the file."""
+def _read_raw_lines(path: str, what: str) -> Iterator[bytes]:
+    """Lines as bytes (`-` for stdin); `what` says which file to give when `path` is a folder."""
     if path == "-":
         yield from sys.stdin.buffer
         return
@@ -385,13 +381,14 @@ def _read_raw_lines(path: str) -> Iterator[bytes]:
     except FileNotFoundError:
         raise InvalidInputError(f"no file {path}") from None
     except IsADirectoryError:
-        raise InvalidInputError(f"{path} is a folder; give the memory server's JSONL file") from None
+        raise InvalidInputError(f"{path} is a folder; give {what}") from None
 
 
 def cmd_import_memory(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_server_checkpoints.storage.memory_file import import_lines
 
-    report = import_lines(_graph(settings), _read_raw_lines(args.file))
+    # bytes: a line that is not UTF-8 is reported by the importer, not fatal to the whole file
+    report = import_lines(_graph(settings), _read_raw_lines(args.file, "the memory server's JSONL file"))
     data = {"entities": report.entities, "relations": report.relations, "skipped_existing": report.skipped_existing,
             "errors": report.errors}
 

@@ -143,3 +143,15 @@ def test_demo_runs_the_real_server(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     for step in ("save_checkpoint", "search_checkpoints", "open_checkpoint", "mark_status", "GOAL", "RESUMING FROM"):
         assert step in res.stdout
+
+
+def test_import_of_a_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "import", str(tmp_path), "--db", str(tmp_path / "x.db"))
+    assert code == 2 and "is a folder; give a JSONL file written by `ckpt export`" in err
+
+
+def test_import_of_non_utf8_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"\xff\xfe not utf-8\n")
+    code, _, err = run(capsys, "import", str(bad), "--db", str(tmp_path / "x.db"))
+    assert code == 2 and "is not UTF-8 text" in err

@@ -54,7 +54,7 @@ def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 class Settings(BaseModel):
     """Every setting of the server and the CLI."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     db: Path = Field(default_factory=default_db_path)
     project: str | None = None

@@ -6,10 +6,12 @@ models validate the same arguments and produce the same structured results as th
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from mcp_server_checkpoints.models import LazyModel
 
 
-class _Wire(BaseModel):
+class _Wire(LazyModel):
     # Unknown fields are rejected (the official server drops them silently; see the differential test).
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, populate_by_name=False)
 
@@ -46,12 +48,12 @@ class ObservationDeletion(_Wire):
     observations: list[str] = Field(description="An array of observations to delete")
 
 
-class AddedObservations(BaseModel):
+class AddedObservations(LazyModel):
     entityName: str
     addedObservations: list[str]
 
 
-class KnowledgeGraph(BaseModel):
+class KnowledgeGraph(LazyModel):
     entities: list[Entity]
     relations: list[Relation]
 
@@ -60,18 +62,18 @@ class KnowledgeGraph(BaseModel):
         return {"entities": [e.model_dump() for e in self.entities], "relations": [r.wire() for r in self.relations]}
 
 
-class CreatedEntities(BaseModel):
+class CreatedEntities(LazyModel):
     entities: list[Entity]
 
 
-class CreatedRelations(BaseModel):
+class CreatedRelations(LazyModel):
     relations: list[Relation]
 
 
-class AddObservationsResult(BaseModel):
+class AddObservationsResult(LazyModel):
     results: list[AddedObservations]
 
 
-class DeleteResult(BaseModel):
+class DeleteResult(LazyModel):
     success: bool
     message: str

@@ -39,7 +39,13 @@ Item = Annotated[str, Field(min_length=1, max_length=MAX_ITEM)]
 Items = Annotated[list[Item], Field(max_length=MAX_ITEMS)]
 
 
-class _Strict(BaseModel):
+class LazyModel(BaseModel):
+    # Validators are built on first use, not at import: the hooks start a process per event and use
+    # a few of these models (a third of their start-up time went to building all of them).
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Strict(LazyModel):
     # Unknown fields are a caller's mistake worth reporting, not something to drop silently.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -97,7 +103,7 @@ class CheckpointFields(_Strict):
     payload: Annotated[Payload | None, Field(description="Large context: transcript, tool history, project state (compressed)")] = None
 
 
-class SaveResult(BaseModel):
+class SaveResult(LazyModel):
     id: str
     project: str | None
     status: Status
@@ -108,7 +114,7 @@ class SaveResult(BaseModel):
     redactions: int = Field(default=0, description="Secrets replaced by [REDACTED:kind] before storing")
 
 
-class SearchHit(BaseModel):
+class SearchHit(LazyModel):
     id: str
     title: str
     goal: str
@@ -123,23 +129,23 @@ class SearchHit(BaseModel):
     semantic: float | None = Field(default=None, description="Semantic (cosine) component of the score, when embeddings were used")
 
 
-class SearchResult(BaseModel):
+class SearchResult(LazyModel):
     results: list[SearchHit]
     semantic: SemanticState
 
 
-class StatusChange(BaseModel):
+class StatusChange(LazyModel):
     status: Status
     at: str
     note: str | None = None
 
 
-class Integrity(BaseModel):
+class Integrity(LazyModel):
     verified: bool
     sha256: str | None
 
 
-class Checkpoint(BaseModel):
+class Checkpoint(LazyModel):
     """A stored checkpoint, every field (what `ckpt export` writes, one per line)."""
 
     id: str
@@ -173,7 +179,7 @@ class Checkpoint(BaseModel):
     payload: Payload | None = None
 
 
-class OpenResult(BaseModel):
+class OpenResult(LazyModel):
     """`open_checkpoint`: the header, the requested components, the rendered summary, integrity."""
 
     id: str
@@ -208,7 +214,7 @@ class OpenResult(BaseModel):
     integrity: Integrity
 
 
-class StatusResult(BaseModel):
+class StatusResult(LazyModel):
     """`mark_status`: the updated header and the whole status history."""
 
     id: str
@@ -220,7 +226,7 @@ class StatusResult(BaseModel):
     history: list[StatusChange]
 
 
-class Candidate(BaseModel):
+class Candidate(LazyModel):
     id: str
     title: str
     status: Status
@@ -228,7 +234,7 @@ class Candidate(BaseModel):
     score: float
 
 
-class RecoverResult(BaseModel):
+class RecoverResult(LazyModel):
     action: Literal["apply", "confirm", "choose", "none"]
     confidence: float
     reasons: list[str]

@@ -36,7 +36,7 @@ def test_migrations_recorded_and_idempotent(db_path: Path) -> None:
 def test_new_migration_applies_on_top(db_path: Path) -> None:
     open_database(db_path).migrate()
     newest = max(m.version for m in MIGRATIONS)
-    extra = Migration(newest + 1, "extra", lambda d: d.table("extra").create({"x": int}))
+    extra = Migration(newest + 1, "extra", lambda c: c.execute("CREATE TABLE extra (x INTEGER)"))
     db = Database(db_path, [*MIGRATIONS, extra])
     db.migrate()
     assert db.schema_version() == newest + 1
@@ -45,11 +45,11 @@ def test_new_migration_applies_on_top(db_path: Path) -> None:
 
 def test_missing_lower_version_still_applies(db_path: Path) -> None:
     """Branches add migrations in parallel: a file at versions 1 and 3 must still get 2 when it appears."""
-    db = Database(db_path, [MIGRATIONS[0], Migration(3, "three", lambda d: d.table("three").create({"x": int}))])
+    db = Database(db_path, [MIGRATIONS[0], Migration(3, "three", lambda c: c.execute("CREATE TABLE three (x INTEGER)"))])
     db.migrate()
     db.close()
-    two = Migration(2, "two", lambda d: d.table("two").create({"y": int}))
-    db = Database(db_path, [MIGRATIONS[0], two, Migration(3, "three", lambda d: d.table("three").create({"x": int}))])
+    two = Migration(2, "two", lambda c: c.execute("CREATE TABLE two (y INTEGER)"))
+    db = Database(db_path, [MIGRATIONS[0], two, Migration(3, "three", lambda c: c.execute("CREATE TABLE three (x INTEGER)"))])
     assert db.migrate() == 3
     rows = [r[0] for r in db.conn().execute("SELECT version FROM schema_migrations ORDER BY version")]
     assert rows == [1, 2, 3]
@@ -93,3 +93,15 @@ def test_write_rolls_back_on_error(db_path: Path) -> None:
             raise RuntimeError
     assert db.conn().execute("SELECT COUNT(*) FROM schema_migrations WHERE version=500").fetchone()[0] == 0
     db.close()
+
+
+def test_new_database_schema_is_the_shipped_one(db_path: Path) -> None:
+    """Migrations are plain SQL now; a new file must be exactly what the sqlite-utils era wrote (schema_v4.sql),
+    so every database, old or new, is one format."""
+    db = open_database(db_path)
+    db.migrate()
+    got = [f"-- {t} {n}\n{s};\n" for t, n, s in db.conn().execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    db.close()
+    expected = (Path(__file__).parent / "schema_v4.sql").read_text().split("\n\n", 1)[1]
+    assert "\n".join(got) == expected

@@ -27,6 +27,15 @@ def test_lookalikes_are_left_alone(text: str) -> None:
     assert Redactor.build().redact(text) == (text, 0)
 
 
+@pytest.mark.parametrize(("what", "text", "secret"), SECRETS, ids=[s[0] for s in SECRETS])
+def test_secret_found_in_a_large_text_with_characters_that_lower_case_to_two(what: str, text: str, secret: str) -> None:
+    """Case-insensitive anchors are found in a lower-cased copy; 'İ' lower-cases to two characters, which
+    would shift every offset after it. Padding makes it a large text, the hook's case (10 MB transcripts)."""
+    padded = "İstanbul " * 300 + text.upper() + " " + text + " xoxox ghp " * 300
+    out, n = Redactor.build().redact(padded)
+    assert secret not in out and n >= 1
+
+
 def test_custom_patterns() -> None:
     r = Redactor.build([r"ACME-\d{6}"])
     assert r.redact("badge ACME-123456 ok") == ("badge [REDACTED:custom-1] ok", 1)

@@ -15,12 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from mcp_server_checkpoints.errors import StorageError
-
-if TYPE_CHECKING:
-    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 15_000
 # After a checkpoint, the WAL file is truncated back to this size: a reader that held a snapshot
@@ -48,7 +43,7 @@ def parse_iso(text: str) -> datetime:
 class Migration:
     version: int
     name: str
-    apply: Callable[[sqlite_utils.Database], None]
+    apply: Callable[[sqlite3.Connection], None]
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
@@ -213,8 +208,8 @@ class Database:
         self._local.conn = c
         known = max((m.version for m in self._migrations), default=0)
         try:
-            # The common case, every process start: every version applied. Checked without a write lock
-            # (and without importing sqlite_utils); any missing version, even a lower one, migrates.
+            # The common case, every process start: every version applied. Checked without a write lock;
+            # any missing version, even a lower one, migrates.
             done = {int(r[0]) for r in c.execute("SELECT version FROM schema_migrations")}
             if {m.version for m in self._migrations} <= done and max(done, default=0) <= known:
                 self._migrated = True
@@ -237,14 +232,11 @@ class Database:
                     f"the database {self.path} has schema version {current}, newer than this release knows ({known});"
                     " upgrade mcp-server-checkpoints"
                 )
-            import sqlite_utils  # only migrations need it: keep it off the server's start-up path
-
-            db = sqlite_utils.Database(c)
             for m in sorted(self._migrations, key=lambda m: m.version):
                 # Every version not applied yet, not only those above the newest: branches add
                 # migrations in parallel, so a file may have 1 and 3 before it meets 2.
                 if m.version not in applied:
-                    m.apply(db)
+                    m.apply(c)
                     c.execute(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                         (m.version, m.name, iso(utcnow())),

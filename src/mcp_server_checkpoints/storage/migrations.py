@@ -2,78 +2,95 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sqlite3
 
 from mcp_server_checkpoints.storage.db import Migration
-
-if TYPE_CHECKING:
-    import sqlite_utils
 
 # The columns FTS5 indexes, in the order bm25() weights refer to them.
 FTS_COLUMNS = ("title", "goal", "summary", "current_work", "next_step", "remaining", "decisions", "files", "tags")
 
 
-def _m1_checkpoints(db: sqlite_utils.Database) -> None:
-    db.table("checkpoints").create(
-        {
-            "id": str,
-            "title": str,
-            "goal": str,
-            "project": str,
-            "status": str,
-            "progress": int,
-            "phase": str,
-            "current_work": str,
-            "completed": str,  # JSON list
-            "files": str,  # JSON list of {path, change}
-            "decisions": str,  # JSON list of {decision, reasoning}
-            "next_step": str,
-            "remaining": str,  # JSON list
-            "blockers": str,
-            "user_input_needed": str,
-            "approaches": str,
-            "preferences": str,
-            "discoveries": str,
-            "resume_instructions": str,
-            "summary": str,
-            "tags": str,
-            "parent_id": str,
-            "lineage_id": str,  # id of the first checkpoint of the lineage (parent_id chain)
-            "session_id": str,
-            "agent_id": str,
-            "created_at": str,
-            "updated_at": str,
-            "payload_codec": str,
-            "payload_blob": bytes,
-            "payload_sha256": str,
-            "payload_raw_bytes": int,
-            "payload_depth": int,  # 0 for a full copy, n for the n-th differential link of a chain
-        },
-        pk="id",
-        not_null={"title", "goal", "status", "lineage_id", "created_at", "updated_at"},
-        defaults={"completed": "[]", "files": "[]", "decisions": "[]", "remaining": "[]", "blockers": "[]",
-                  "user_input_needed": "[]", "approaches": "[]", "preferences": "[]", "discoveries": "[]",
-                  "tags": "[]", "payload_depth": 0},
-        foreign_keys=[("parent_id", "checkpoints", "id")],
+def _fts_statements() -> tuple[str, ...]:
+    """The external-content FTS5 table over `checkpoints` and the three triggers that keep it in step."""
+    cols = ", ".join(f'"{c}"' for c in FTS_COLUMNS)
+    new = ", ".join(f'new."{c}"' for c in FTS_COLUMNS)
+    old = ", ".join(f'old."{c}"' for c in FTS_COLUMNS)
+    insert = f'  INSERT INTO "checkpoints_fts" (rowid, {cols}) VALUES (new.rowid, {new});\n'
+    delete = f'  INSERT INTO "checkpoints_fts" ("checkpoints_fts", rowid, {cols}) VALUES(\'delete\', old.rowid, {old});\n'
+    return (
+        f'CREATE VIRTUAL TABLE "checkpoints_fts" USING FTS5 (\n    {cols},\n'
+        "    tokenize='porter unicode61 remove_diacritics 2',\n    content=\"checkpoints\"\n)",
+        f'CREATE TRIGGER "checkpoints_ai" AFTER INSERT ON "checkpoints" BEGIN\n{insert}END',
+        f'CREATE TRIGGER "checkpoints_ad" AFTER DELETE ON "checkpoints" BEGIN\n{delete}END',
+        f'CREATE TRIGGER "checkpoints_au" AFTER UPDATE ON "checkpoints" BEGIN\n{delete}{insert}END',
     )
-    db.table("checkpoints").create_index(["project", "created_at"])
-    db.table("checkpoints").create_index(["status", "created_at"])
-    db.table("checkpoints").create_index(["lineage_id", "created_at"])
-    db.table("checkpoints").create_index(["session_id", "created_at"])
-    db.table("checkpoints").create_index(["parent_id"])
-    db.table("checkpoints").create_index(["created_at"])
-    db.table("checkpoints").enable_fts(FTS_COLUMNS, fts_version="FTS5", create_triggers=True,
-                                 tokenize="porter unicode61 remove_diacritics 2")
-    db.table("checkpoint_status").create(
-        {"seq": int, "checkpoint_id": str, "status": str, "at": str, "note": str},
-        pk="seq",
-        not_null={"checkpoint_id", "status", "at"},
-        foreign_keys=[("checkpoint_id", "checkpoints", "id")],
-    )
-    db.table("checkpoint_status").create_index(["checkpoint_id", "seq"])
 
 
-def _m2_vectors(db: sqlite_utils.Database) -> None:
+def _m1_checkpoints(c: sqlite3.Connection) -> None:
+    # The exact statements sqlite-utils wrote for this migration until 0.1.0 (tests/storage/schema_v4.sql
+    # holds the resulting schema), so files created before and after are one format.
+    for sql in (
+        ('CREATE TABLE "checkpoints" (\n'
+         '   "id" TEXT PRIMARY KEY,\n'
+         '   "title" TEXT NOT NULL,\n'
+         '   "goal" TEXT NOT NULL,\n'
+         '   "project" TEXT,\n'
+         '   "status" TEXT NOT NULL,\n'
+         '   "progress" INTEGER,\n'
+         '   "phase" TEXT,\n'
+         '   "current_work" TEXT,\n'
+         '   "completed" TEXT DEFAULT \'[]\',\n'
+         '   "files" TEXT DEFAULT \'[]\',\n'
+         '   "decisions" TEXT DEFAULT \'[]\',\n'
+         '   "next_step" TEXT,\n'
+         '   "remaining" TEXT DEFAULT \'[]\',\n'
+         '   "blockers" TEXT DEFAULT \'[]\',\n'
+         '   "user_input_needed" TEXT DEFAULT \'[]\',\n'
+         '   "approaches" TEXT DEFAULT \'[]\',\n'
+         '   "preferences" TEXT DEFAULT \'[]\',\n'
+         '   "discoveries" TEXT DEFAULT \'[]\',\n'
+         '   "resume_instructions" TEXT,\n'
+         '   "summary" TEXT,\n'
+         '   "tags" TEXT DEFAULT \'[]\',\n'
+         '   "parent_id" TEXT REFERENCES "checkpoints"("id"),\n'
+         '   "lineage_id" TEXT NOT NULL,\n'
+         '   "session_id" TEXT,\n'
+         '   "agent_id" TEXT,\n'
+         '   "created_at" TEXT NOT NULL,\n'
+         '   "updated_at" TEXT NOT NULL,\n'
+         '   "payload_codec" TEXT,\n'
+         '   "payload_blob" BLOB,\n'
+         '   "payload_sha256" TEXT,\n'
+         '   "payload_raw_bytes" INTEGER,\n'
+         '   "payload_depth" INTEGER DEFAULT 0\n'
+         ')'),
+        ('CREATE INDEX "idx_checkpoints_project_created_at"\n'
+         '    ON "checkpoints" ("project", "created_at")'),
+        ('CREATE INDEX "idx_checkpoints_status_created_at"\n'
+         '    ON "checkpoints" ("status", "created_at")'),
+        ('CREATE INDEX "idx_checkpoints_lineage_id_created_at"\n'
+         '    ON "checkpoints" ("lineage_id", "created_at")'),
+        ('CREATE INDEX "idx_checkpoints_session_id_created_at"\n'
+         '    ON "checkpoints" ("session_id", "created_at")'),
+        ('CREATE INDEX "idx_checkpoints_parent_id"\n'
+         '    ON "checkpoints" ("parent_id")'),
+        ('CREATE INDEX "idx_checkpoints_created_at"\n'
+         '    ON "checkpoints" ("created_at")'),
+        *_fts_statements(),
+        ('CREATE TABLE "checkpoint_status" (\n'
+         '   "seq" INTEGER PRIMARY KEY,\n'
+         '   "checkpoint_id" TEXT NOT NULL REFERENCES "checkpoints"("id"),\n'
+         '   "status" TEXT NOT NULL,\n'
+         '   "at" TEXT NOT NULL,\n'
+         '   "note" TEXT\n'
+         ')'),
+        ('CREATE INDEX "idx_checkpoint_status_checkpoint_id_seq"\n'
+         '    ON "checkpoint_status" ("checkpoint_id", "seq")'),
+    ):
+        c.execute(sql)
+
+
+def _m2_vectors(db: sqlite3.Connection) -> None:
     # One embedding per (kind, ref): kind "checkpoint" (ref = checkpoint id) or "entity" (graph entities).
     # seq grows with every write (AUTOINCREMENT never reuses a value, and INSERT OR REPLACE takes a new
     # one), so every process refreshes its in-memory matrix with `WHERE seq > last_seen`.
@@ -95,7 +112,7 @@ def _m2_vectors(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m3_graph(db: sqlite_utils.Database) -> None:
+def _m3_graph(db: sqlite3.Connection) -> None:
     """The knowledge graph of the memory-server tools; checkpoints become session-snapshot entities."""
     from mcp_server_checkpoints.storage.snapshots import sync_all_snapshots
 
@@ -118,11 +135,11 @@ def _m3_graph(db: sqlite_utils.Database) -> None:
         " tokenize='porter unicode61 remove_diacritics 2')",
     ):
         db.execute(sql)
-    sync_all_snapshots(db.conn)
+    sync_all_snapshots(db)
 
 
-def _m4_redactions(db: sqlite_utils.Database) -> None:
-    db.table("checkpoints").add_column("redactions", int, not_null_default=0)
+def _m4_redactions(db: sqlite3.Connection) -> None:
+    db.execute('ALTER TABLE "checkpoints" ADD COLUMN "redactions" INTEGER NOT NULL DEFAULT 0')
 
 
 MIGRATIONS = [

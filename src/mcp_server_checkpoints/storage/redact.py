@@ -26,10 +26,14 @@ class _Spec:
     ci: bool = False  # anchors are lower-case and found in the lower-cased text
     back: int = 0
     fwd: int = 0
+    # The anchors as one pattern: one pass over a 10 MB transcript per spec instead of one per anchor
+    # (re finds a set of literals with distinct first characters about as fast as str.find finds one).
+    finder: re.Pattern[str] | None = None
 
 
 def _spec(kind: str, pattern: str, anchors: tuple[str, ...], **kw: Any) -> _Spec:
-    return _Spec(kind, re.compile(pattern), anchors, **kw)
+    finder = re.compile("|".join(re.escape(a) for a in sorted(anchors, key=len, reverse=True)))
+    return _Spec(kind, re.compile(pattern), anchors, finder=finder, **kw)
 
 
 _VALUE = r"""(?P<q>["']?)(?P<v>[^\s"',;}]{4,300})(?P=q)"""
@@ -65,7 +69,7 @@ class Redactor:
     """Compiled patterns; `redact(text)` returns the redacted text and the number of secrets removed.
 
     Speed matters (a pre-compact hook redacts a 10 MB transcript): the literals every match must
-    contain are found with str.find, and each pattern is tried only there — at the literal, right
+    contain are found first (one pass per pattern), and each pattern is tried only there — at the literal, right
     after it (assignments), or in a small window around it (URLs, key blocks).
     """
 
@@ -101,27 +105,32 @@ class Redactor:
                 found.setdefault(m.span(), kind)
 
         for spec in self.specs:
-            if not spec.anchors:
+            if spec.finder is None:
                 for m in spec.rx.finditer(text):
                     record(m, spec.kind)
                 continue
-            if spec.ci and lower is None:
-                lower = text.lower()
-            hay = lower if spec.ci and lower is not None else text
-            for anchor in spec.anchors:
-                i = hay.find(anchor)
-                while i != -1:
-                    if spec.mode == "window":
-                        lo, hi = max(0, i - spec.back), min(len(text), i + len(anchor) + spec.fwd)
-                        for m in spec.rx.finditer(text, lo, hi):
-                            if m.start() <= i + len(anchor) and m.end() >= i:
-                                record(m, spec.kind)
-                    else:
-                        at = i + len(anchor) if spec.mode == "tail" else i + spec.offset
-                        hit = spec.rx.match(text, at) if at >= 0 else None
-                        if hit is not None:
-                            record(hit, spec.kind)
-                    i = hay.find(anchor, i + 1)
+            finder, hay = spec.finder, text
+            if spec.ci:
+                if lower is None:
+                    lower = text.lower()
+                if len(lower) == len(text):
+                    hay = lower
+                else:  # a few characters lower-case to two ('İ'): offsets into `lower` would be wrong
+                    finder = re.compile(finder.pattern, re.IGNORECASE)
+            a = finder.search(hay)
+            while a is not None:
+                i, j = a.span()
+                a = finder.search(hay, i + 1)  # from the next character: anchors may overlap ("xoxoxb-")
+                if spec.mode == "window":
+                    lo, hi = max(0, i - spec.back), min(len(text), j + spec.fwd)
+                    for m in spec.rx.finditer(text, lo, hi):
+                        if m.start() <= j and m.end() >= i:
+                            record(m, spec.kind)
+                else:
+                    at = j if spec.mode == "tail" else i + spec.offset
+                    hit = spec.rx.match(text, at) if at >= 0 else None
+                    if hit is not None:
+                        record(hit, spec.kind)
         spans: list[tuple[int, int, str]] = []
         last_end = -1
         for (start, end), kind in sorted(found.items(), key=lambda x: (x[0][0], -x[0][1])):

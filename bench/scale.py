@@ -23,6 +23,7 @@ off, alternating runs (bench/latency.py's method).
 
     .venv/bin/python bench/scale.py                       # --sizes 10000,100000 --samples 200 --spawn-runs 10
     .venv/bin/python bench/scale.py --sizes 10000 --samples 50 --spawn-runs 3
+    .venv/bin/python bench/scale.py --keep ~/.cache/ckpt-bench   # reuse the populated files next time
 
 Nothing is asserted: the script prints a Markdown table (stdout; progress on stderr).
 """
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import gc
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -101,12 +103,41 @@ def fill_vectors(store: CheckpointStore, embedder: SentenceTransformerEmbedder, 
     return rate
 
 
+def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTransformerEmbedder,
+            keep: Path | None) -> tuple[Path, str, str]:
+    """A populated database to measure on (a scratch copy of the one kept in `keep`, if any), the fill
+    time and the embedding rate ("reused" when the kept file was there already)."""
+    name = f"scale-{size}-seed{seed}-embed{sample}.db"
+    kept = keep / name if keep is not None else None
+    if kept is not None and kept.exists():
+        progress(f"reusing {kept}")
+        fill, rate = "reused", "reused"
+    else:
+        target = kept.with_suffix(".partial") if kept is not None else tmp / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        store = CheckpointStore(open_database(target))
+        fill_s = populate(store, L.Generator(seed), size)
+        rate_s = fill_vectors(store, embedder, sample, seed)
+        store.db.close()
+        if kept is None:
+            return target, f"{fill_s:.0f} s", f"{rate_s:.0f}/s"
+        target.rename(kept)  # only a complete file is ever reused
+        fill, rate = f"{fill_s:.0f} s", f"{rate_s:.0f}/s"
+    scratch = tmp / name
+    shutil.copyfile(kept, scratch)  # measuring adds checkpoints: the kept file stays as populated
+    return scratch, fill, rate
+
+
 def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
-               embedder: SentenceTransformerEmbedder) -> dict[str, str]:
-    store = CheckpointStore(open_database(tmp / f"scale-{size}.db"))
-    gen = L.Generator(seed)
-    fill_s = populate(store, gen, size)
-    rate = fill_vectors(store, embedder, sample, seed)
+               embedder: SentenceTransformerEmbedder, keep: Path | None = None) -> dict[str, str]:
+    path, fill, rate = prepare(tmp, size, seed, sample, embedder, keep)
+    store = CheckpointStore(open_database(path))
+    # Queries and new checkpoints come from a second generator that knows the stored titles, so a
+    # reused file is measured with the same queries as a new one.
+    gen = L.Generator(seed + 1)
+    with store.db.read() as c:
+        gen.titles = [r[0] for r in c.execute("SELECT title FROM checkpoints ORDER BY rowid")]
     gc.collect()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
@@ -147,8 +178,8 @@ def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
     store.db.close()
     return {
         "size": f"{size:,}",
-        "fill": f"{fill_s:.0f} s",
-        "embed rate": f"{rate:.0f}/s",
+        "fill": fill,
+        "embed rate": rate,
         "index load": f"{load_s * 1000:.0f} ms",
         "matrix": f"{index.nbytes / 2**20:.1f} MiB",
         "rss": f"+{(rss1 - rss0) / 1024:.0f} MiB",
@@ -185,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embed-sample", type=L._positive, default=2_000)
     p.add_argument("--spawn-runs", type=int, default=10)
     p.add_argument("--seed", type=int, default=20251122)
+    p.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                   help="keep the populated databases in DIR and reuse them on later runs (100k takes ~6 min to fill)")
     args = p.parse_args(argv)
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as d:
@@ -193,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             embedder = load_embedder()
             progress(f"model loaded in {time.perf_counter() - t:.1f} s")
-            rows = [bench_size(tmp, n, args.samples, args.seed, args.embed_sample, embedder) for n in args.sizes]
+            rows = [bench_size(tmp, n, args.samples, args.seed, args.embed_sample, embedder, args.keep)
+                    for n in args.sizes]
             cols = list(rows[0])
             lines += ["### Hybrid search at scale (ms, p50 / p95; model warm, query embedding included)", "",
                       "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols)]

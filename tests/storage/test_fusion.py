@@ -196,3 +196,51 @@ def test_loader_failure_means_off(store: CheckpointStore) -> None:
     assert store.semantic.state == "off"
     store.save(cp(title="JWT refresh endpoint"))
     assert store.search_with_state("jwt").semantic == "off"
+
+
+def _fill(store: CheckpointStore, titles: list[str]) -> None:
+    """Many rows quickly (plain inserts; the FTS triggers index them), oldest first."""
+    with store.db.write() as c:
+        c.executemany(
+            "INSERT INTO checkpoints (id, title, goal, status, lineage_id, created_at, updated_at)"
+            " VALUES (?, ?, 'work', 'in-progress', ?, ?, ?)",
+            [(f"cp-{i:05d}", t, f"cp-{i:05d}", f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z",
+              f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z") for i, t in enumerate(titles)])
+
+
+def test_lexical_plan_drops_common_terms_and_bounds_hybrid_ranking(store: CheckpointStore,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """bm25 costs ~1 µs a matched row: a word in most rows is dropped (bm25 gives it no weight), and when
+    hybrid, common words are ranked among the newest rows only; rare words over the whole table."""
+    from mcp_server_checkpoints.storage import search as S
+
+    monkeypatch.setattr(S, "_SHARE_CACHE", {})
+    monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
+    titles = [f"deploy service {'api gateway' if i % 4 == 0 else 'worker'}" for i in range(3_000)]
+    titles[10] = "deploy zanzibar migration"  # a rare word in an old row
+    _fill(store, titles)
+    with store.db.read() as c:
+        total = 3_000
+        match, floor = S._plan(c, "k", '"deploy" OR "gateway"', total, bounded=False)
+        assert (match, floor) == ('"gateway"', 0)  # "deploy" is in every row
+        match, floor = S._plan(c, "k", '"gateway"', total, bounded=True)
+        assert floor == total - int(300 / 0.25)  # a quarter of the rows match: the newest 1,200 hold ~300
+        match, floor = S._plan(c, "k", '"zanzibar"', total, bounded=True)
+        assert floor == 0
+    store.semantic = SemanticIndex.ready_with(store.db, FakeEmbedder())
+    embed_all(store)
+    hits = store.search("zanzibar", limit=1)
+    assert hits[0].id == "cp-00010" and hits[0].lexical is not None
+
+
+def test_words_common_only_in_older_rows_still_bound_the_ranking(store: CheckpointStore,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_server_checkpoints.storage import search as S
+
+    monkeypatch.setattr(S, "_SHARE_CACHE", {})
+    monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
+    monkeypatch.setattr(S, "PROBE_ROWS", 1_000)
+    _fill(store, [f"legacy {'django' if i < 2_000 else 'rust'} port" for i in range(4_000)])
+    with store.db.read() as c:
+        match, floor = S._plan(c, "k", '"django"', 4_000, bounded=True)
+    assert floor == 4_000 - int(300 * 4_000 / 2_000)  # none among the newest 1,000, 2,000 in all

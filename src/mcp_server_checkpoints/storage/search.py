@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,39 +86,61 @@ def age_hours(ts: str, now: datetime) -> float:
 
 
 # FTS5's bm25 gives a term found in more than half the rows an IDF of ~0 (it clamps log((N - n + 0.5) /
-# (n + 0.5)) to 1e-6): such a term changes no score but makes FTS5 visit most of the table. Its
-# document frequency is counted once and cached (per database) until the table grows by a tenth.
-_DF_CACHE: dict[tuple[str, str], tuple[int, int]] = {}
-LEXICAL_WINDOW = 10_000  # hybrid: bm25 over the newest rows only (cosine still sees every row)
+# (n + 0.5)) to 1e-6): such a term changes no score but makes FTS5 visit most of the table, so it is
+# dropped. A term's share of rows is counted among the newest PROBE_ROWS (a count costs a tenth of
+# ranking the same rows) and cached per database until a tenth as many rows again have been added.
+PROBE_ROWS = 10_000
+# Hybrid: bm25 ranks the newest rows that hold about this many matches (cosine still sees every row).
+# bm25() costs ~1 µs a matched row: a 3-word query of common words matched 7,000 of the newest 10,000
+# rows and took 9 ms; rare words are ranked over the whole table.
+LEXICAL_BUDGET = 4_000
+_SHARE_CACHE: dict[tuple[str, str], tuple[float, int]] = {}
 
 
-def _useful_terms(c: sqlite3.Connection, key: str, match: str, total: int) -> str:
-    terms = match.split(" OR ")
-    if len(terms) == 1 or total < 2_000:
-        return match
-    dfs: list[tuple[int, str]] = []
-    for term in terms:
-        cached = _DF_CACHE.get((key, term))
-        if cached is None or total > cached[1] * 1.1:
-            df = int(c.execute("SELECT COUNT(*) FROM checkpoints_fts WHERE checkpoints_fts MATCH ?", (term,)).fetchone()[0])
-            cached = _DF_CACHE[(key, term)] = (df, total)
-            if len(_DF_CACHE) > 50_000:
-                _DF_CACHE.clear()
-        dfs.append((cached[0], term))
-    kept = [t for df, t in dfs if df * 2 <= total] or [min(dfs)[1]]
-    return " OR ".join(kept)
+def _count(c: sqlite3.Connection, match: str, floor: int) -> int:
+    return int(c.execute("SELECT COUNT(*) FROM checkpoints_fts WHERE checkpoints_fts MATCH ? AND rowid > ?",
+                         (match, floor)).fetchone()[0])
+
+
+def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool) -> tuple[str, int]:
+    """The MATCH expression bm25 ranks (useless terms dropped) and the rowid it ranks above.
+
+    `bounded` (hybrid search): only the newest rows holding about LEXICAL_BUDGET matches.
+    """
+    if total < 2_000:
+        return match, 0
+    probe_floor = max(total - PROBE_ROWS, 0)
+    shares: list[tuple[float, str]] = []
+    for term in match.split(" OR "):
+        cached = _SHARE_CACHE.get((key, term))
+        if cached is None or not 0 <= total - cached[1] <= PROBE_ROWS // 10:
+            cached = _SHARE_CACHE[(key, term)] = (_count(c, term, probe_floor) / (total - probe_floor), total)
+            if len(_SHARE_CACHE) > 50_000:
+                _SHARE_CACHE.clear()
+        shares.append((cached[0], term))
+    kept = [(s, t) for s, t in shares if s <= 0.5] or [min(shares)]
+    match = " OR ".join(t for _, t in kept)
+    if not bounded:
+        return match, 0
+    share = sum(s for s, _ in kept)  # of the newest rows, at most this share matches
+    if share * total > LEXICAL_BUDGET:
+        return match, max(total - int(LEXICAL_BUDGET / share), 0)
+    # Rare among the newest rows: the whole table is cheap unless the words are common in older rows.
+    older = _count(c, match, 0)
+    if older <= 2 * LEXICAL_BUDGET:
+        return match, 0
+    return match, max(total - int(LEXICAL_BUDGET * total / older), 0)
 
 
 def _lexical(c: sqlite3.Connection, key: str, match: str, f: _Filter, need: int,
-             window: int | None) -> list[tuple[dict[str, Any], float]]:
+             bounded: bool) -> list[tuple[dict[str, Any], float]]:
     """(row, bm25 score: higher is better) for the best lexical matches passing the filters.
 
-    With `window`, only the newest `window` rows are ranked (the semantic side covers the rest).
+    `bounded`: only the newest rows are ranked (see `_plan`; the semantic side covers the rest).
     """
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
     total = int(c.execute("SELECT COALESCE(MAX(rowid), 0) FROM checkpoints").fetchone()[0])
-    match = _useful_terms(c, key, match, total)
-    floor = total - window if window is not None and total > window else 0
+    match, floor = _plan(c, key, match, total, bounded)
     top = c.execute(
         f"SELECT rowid, bm25(checkpoints_fts, {weights}) AS r FROM checkpoints_fts WHERE checkpoints_fts MATCH ?"
         " AND rowid > ? ORDER BY r LIMIT ?", (match, floor, CANDIDATES),
@@ -203,13 +225,13 @@ def fuse(lexical: list[tuple[dict[str, Any], float]], semantic: list[tuple[dict[
             r["score"] = weight * lex + (1.0 - weight) * max(r["semantic"] or 0.0, 0.0)
     for r in rows.values():
         r.setdefault("score", 0.0)
-    return sorted(rows.values(), key=_order)
+    return _by_score(rows.values())
 
 
-def _order(r: dict[str, Any]) -> tuple[float, int, str]:
-    # ISO timestamps sort as text; inverting the characters sorts newest first inside an ascending key.
-    newest_first = "".join(chr(0x10FFFF - ord(ch)) for ch in r["created_at"])
-    return (-r["score"], STATUS_ORDER.get(r["status"], 9), newest_first)
+def _by_score(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Best score first; ties to live work, then to the newest (two stable sorts; ISO times sort as text)."""
+    newest_first = sorted(rows, key=lambda r: r["created_at"], reverse=True)
+    return sorted(newest_first, key=lambda r: (-r["score"], STATUS_ORDER.get(r["status"], 9)))
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -289,15 +311,15 @@ def search(
             # side, not the sum.
             pending = _pool().submit(_embed_and_rank, semantic, query) if use_semantic and semantic is not None else None
             try:
-                window = LEXICAL_WINDOW if use_semantic else None
-                lex = _lexical(c, str(db.path), match, f, need, window) if match is not None and mode != "semantic" else []
+                lex = (_lexical(c, str(db.path), match, f, need, bounded=use_semantic)
+                       if match is not None and mode != "semantic" else [])
             finally:
                 nearest = pending.result() if pending is not None else None
             sem = _semantic(c, semantic, nearest, f, need) if semantic is not None and nearest is not None else []
             if sem:
                 ranked = fuse(lex, sem, fusion, weight)
             else:  # lexical only: the score stays bm25, as it always was
-                ranked = sorted(({**r, "score": s, "lexical": s, "semantic": None} for r, s in lex), key=_order)
+                ranked = _by_score({**r, "score": s, "lexical": s, "semantic": None} for r, s in lex)
         if not all_versions:
             ranked = _newest_per_lineage(c, ranked, f, limit)
     hits = [

@@ -181,7 +181,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         from mcp_server_checkpoints.storage.semantic_setup import ready_index
 
         store.semantic = ready_index(store.db, settings)  # CLI: load now, and embed what no server has embedded
-        while store.semantic.embed_pending(limit=64):
+        while store.semantic.embed_pending(limit=64, entities_too=False):
             pass
     else:
         store.semantic = None  # lexical: a CLI call does not wait seconds for the model
@@ -200,10 +200,10 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     if not args.lexical_only:
         index = ready_index(store.db, settings, bulk=True)
         model = index.model_name
-        with Progress(store.count(), "reindex", enabled=args.progress) as bar:
+        with Progress(store.count() + index.entity_count(), "reindex", enabled=args.progress) as bar:
             done = index.reindex(progress=bar.advance)
     data = {"fts": "rebuilt", "embedded": done, "model": model}
-    _emit(args, data, lambda: f"full-text index rebuilt; {done} checkpoints embedded"
+    _emit(args, data, lambda: f"full-text index rebuilt; {done} checkpoints and graph entities embedded"
           + (f" with {model}" if model else " (semantic search skipped)"))
     return 0
 

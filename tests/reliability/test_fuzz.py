@@ -169,11 +169,13 @@ def check_findings(out: Path, offered: Surface) -> dict[str, int]:
             assert f["kind"] == "tool" and f["target"] in ECHOES_BY_CONTRACT, f
             continue
         if f["category"] == "non_determinism":
-            # read_graph returns the whole stored graph, which the other fuzzed calls keep changing and
-            # growing, so the same arguments can meet a different (larger, slower) answer. Checked by
-            # hand: its only rejections are the deterministic limit/offset checks, and hostile stored
-            # entities never make a later read fail. Any other tool must be deterministic.
-            assert f["kind"] == "tool" and f["target"] == "read_graph", f
+            # read_graph and search_nodes return stored graph content, which the other fuzzed calls keep
+            # changing and growing, so the same arguments can meet a different (larger) answer; once one
+            # is over the fuzzer's 64 KiB line limit its reader fails (see unreadable_answers) and the
+            # outcomes it records around that read are shifted. Checked by hand: their only rejections
+            # are deterministic argument checks, and hostile stored entities never make a later read
+            # fail. Any other tool must be deterministic.
+            assert f["kind"] == "tool" and f["target"] in ("read_graph", "search_nodes"), f
             continue
         assert f["category"] == "accepted_malformed", f
         params = evidence["input"].get("params") or {} if isinstance(evidence["input"], dict) else {}

@@ -13,8 +13,10 @@ import threading
 import numpy as np
 import pytest
 
+from mcp_server_checkpoints.graph_models import Entity, ObservationAddition
 from mcp_server_checkpoints.models import CheckpointFields
 from mcp_server_checkpoints.storage import CheckpointStore
+from mcp_server_checkpoints.storage.graph import GraphStore
 from mcp_server_checkpoints.storage.search import fuse
 from mcp_server_checkpoints.storage.semantic import SemanticIndex
 from mcp_server_checkpoints.storage.vectors import VectorIndex
@@ -244,3 +246,54 @@ def test_words_common_only_in_older_rows_still_bound_the_ranking(store: Checkpoi
     with store.db.read() as c:
         match, floor = S._plan(c, "k", '"django"', 4_000, bounded=True)
     assert floor == 4_000 - int(300 * 4_000 / 2_000)  # none among the newest 1,000, 2,000 in all
+
+
+def _graph(store: CheckpointStore) -> GraphStore:
+    sem = store.semantic
+    assert sem is not None
+    return GraphStore(store.db, semantic=sem.rank_entities, on_change=sem.notify)
+
+
+def test_graph_entities_are_embedded_and_rank_search_nodes_fallback(hybrid: CheckpointStore) -> None:
+    graph = _graph(hybrid)
+    graph.create_entities([Entity(name="AuthService", entityType="service", observations=["handles JWT refresh"]),
+                           Entity(name="Ledger", entityType="module", observations=["invoice totals"])])
+    assert hybrid.semantic is not None
+    assert hybrid.semantic.embed_pending() == 2
+    assert hybrid.semantic.embed_pending() == 0
+    # "login" is in no entity (no substring match, no bm25 match): the semantic ranker finds AuthService.
+    assert [e.name for e in graph.search_nodes("login").entities] == ["AuthService"]
+    assert graph.search_nodes("zebra").entities == []  # below the similarity floor: nothing, like the official server
+
+
+def test_entity_vectors_follow_edits_and_deletes(hybrid: CheckpointStore) -> None:
+    graph = _graph(hybrid)
+    sem = hybrid.semantic
+    assert sem is not None
+    graph.create_entities([Entity(name="A", entityType="t", observations=["invoice"])])
+    assert sem.embed_pending() == 1
+
+    def vectors() -> list[str]:
+        with hybrid.db.read() as c:
+            return [r[0] for r in c.execute("SELECT ref FROM vectors WHERE kind = 'entity'")]
+
+    assert vectors() == ["A"]
+    graph.add_observations([ObservationAddition(entityName="A", contents=["login token"])])
+    assert vectors() == []  # its text changed: embedded again
+    assert sem.embed_pending() == 1
+    with hybrid.db.read() as c:
+        assert [name for name, _ in sem.rank_entities(c, "jwt", 5)] == ["A"]
+    graph.delete_entities(["A"])
+    assert vectors() == []
+    assert graph.search_nodes("jwt").entities == []  # a stale in-memory vector never returns a deleted entity
+
+
+def test_session_snapshots_share_their_checkpoints_vector(hybrid: CheckpointStore) -> None:
+    cid = hybrid.save(cp(title="JWT refresh endpoint")).id
+    hybrid.save(cp(title="Invoice export"))
+    assert hybrid.semantic is not None
+    embed_all(hybrid)
+    with hybrid.db.read() as c:
+        assert c.execute("SELECT COUNT(*) FROM vectors WHERE kind = 'entity'").fetchone()[0] == 0
+        name = c.execute("SELECT name FROM graph_entities WHERE checkpoint_id = ?", (cid,)).fetchone()[0]
+        assert hybrid.semantic.rank_entities(c, "login", 5)[0][0] == name

@@ -106,8 +106,8 @@ def test_fallback_ranks_words_when_the_substring_finds_nothing(graph: GraphStore
 
 
 def test_fallback_fuses_a_semantic_ranker(db_path: Path) -> None:
-    # A unit-test double for the semantic half: the real one (embeddings) is another issue's.
-    graph = GraphStore(open_database(db_path), semantic=lambda q, k: [("Bob", 0.9), ("Alice", 0.5)])
+    # A unit-test double for the semantic half (the real one: test_fusion.py, test_semantic_model.py).
+    graph = GraphStore(open_database(db_path), semantic=lambda c, q, k: [("Bob", 0.9), ("Alice", 0.5)])
     graph.create_entities([E("Alice", "person", "likes tea"), E("Bob", "person", "drinks coffee")])
     assert names(graph.search_nodes("tea beverage")) == ["Alice", "Bob"]  # in both lists beats one
     assert rrf(["a", "b"], ["b", "c"]) == ["b", "a", "c"]

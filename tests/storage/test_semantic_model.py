@@ -147,3 +147,30 @@ async def test_switched_off_says_off(no_extra_settings: Settings) -> None:
     async with Client(build_server(no_extra_settings)) as client:
         res = (await client.call_tool("search_checkpoints", {"query": "x"})).structured_content
         assert res is not None and res["semantic"] == "off"
+
+
+async def test_search_nodes_finds_entities_by_meaning_over_mcp(db_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+    """Prompts written for the official memory server search the graph by words; when no entity contains
+    them, our fallback ranks by meaning too, so a paraphrase finds the entity (the official server: nothing)."""
+    settings = Settings(db=db_path, semantic=True)
+    db = open_database(db_path)
+    state = AppState(settings=settings, store=CheckpointStore(db, semantic=SemanticIndex(db, lambda: embedder)))
+    async with Client(build_server(settings, state)) as client:
+        res = await client.call_tool("create_entities", {"entities": [
+            {"name": "PaymentsWebhook", "entityType": "component",
+             "observations": ["Stripe sends invoice.paid events here", "retries failed deliveries for three days"]},
+            {"name": "ThemeToggle", "entityType": "component", "observations": ["switches the dashboard to dark mode"]},
+        ]})
+        assert not res.is_error
+        sem = state.store.semantic
+        assert sem is not None and sem.wait_ready(30)
+        for _ in range(200):  # the background worker embeds both entities
+            if sem.embedded >= 2:
+                break
+            await anyio.sleep(0.05)
+        res = await client.call_tool("search_nodes", {"query": "billing notifications from the card processor"})
+        assert res.structured_content is not None
+        assert [e["name"] for e in res.structured_content["entities"]][:1] == ["PaymentsWebhook"]
+        res = await client.call_tool("search_nodes", {"query": "night colours"})
+        assert res.structured_content is not None
+        assert [e["name"] for e in res.structured_content["entities"]][:1] == ["ThemeToggle"]

@@ -149,7 +149,10 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         finally:
             state.close()
 
-    graph = GraphStore(state.store.db, redactor=state.store.redactor)  # the official memory server's tools (issue #5)
+    sem = state.store.semantic  # search_nodes' ranked fallback is hybrid too, and edits are re-embedded
+    graph = GraphStore(state.store.db, redactor=state.store.redactor,  # the official memory server's tools (issue #5)
+                       semantic=sem.rank_entities if sem is not None else None,
+                       on_change=sem.notify if sem is not None else None)
     tools = _tools(state) + memory_tools(graph)
     server = MCPServer(
         "checkpoints",

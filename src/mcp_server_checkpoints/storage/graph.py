@@ -47,8 +47,8 @@ RRF_K = 60
 # A status observation added to a session-snapshot entity changes the checkpoint's status.
 STATUS_OBSERVATION = re.compile(r"^Status:\s*(" + "|".join(re.escape(s) for s in STATUSES) + r")\s*$")
 
-# (query, k) -> [(entity name, similarity)] best first: the semantic half of the fallback ranking.
-SemanticRanker = Callable[[str, int], list[tuple[str, float]]]
+# (connection, query, k) -> [(entity name, similarity)] best first: the semantic half of the fallback ranking.
+SemanticRanker = Callable[[sqlite3.Connection, str, int], list[tuple[str, float]]]
 
 
 class EntityNotFoundError(NotFoundError):
@@ -128,12 +128,17 @@ class GraphStore:
     """The nine memory-server operations, plus paging and the ranked fallback search (the file format: memory_file.py)."""
 
     def __init__(self, db: Database, *, semantic: SemanticRanker | None = None,
-                 redactor: Redactor | None = None) -> None:
+                 redactor: Redactor | None = None, on_change: Callable[[], None] | None = None) -> None:
         self.db = db
         self.semantic = semantic
+        self.on_change = on_change  # called after an entity's text changed (the embedder re-embeds it)
         # Observations are free text: secrets in them are redacted before they are stored, like every
         # checkpoint field. Names and types are identifiers and are kept as given.
         self.redactor = redactor or Redactor.build()
+
+    def _changed(self, entity_ids: Sequence[int]) -> None:
+        if entity_ids and self.on_change is not None:
+            self.on_change()
 
     def _clean(self, observations: Sequence[str]) -> list[str]:
         return [self.redactor.redact(o)[0] for o in observations]
@@ -155,6 +160,7 @@ class GraphStore:
                 touched.append(eid)
                 created.append(e)
             reindex(c, touched)
+        self._changed(touched)
         return created
 
     def create_relations(self, relations: Sequence[Relation]) -> list[Relation]:
@@ -187,6 +193,7 @@ class GraphStore:
                 touched.append(eid)
                 results.append(AddedObservations(entityName=a.entityName, addedObservations=new))
             reindex(c, touched)
+        self._changed(touched)
         return results
 
     @staticmethod
@@ -238,6 +245,7 @@ class GraphStore:
                           " AND content IN (SELECT value FROM json_each(?))", (row[0], json.dumps(d.observations)))
                 touched.append(int(row[0]))
             reindex(c, touched)
+        self._changed(touched)
 
     def delete_relations(self, relations: Sequence[Relation]) -> None:
         for r in relations:
@@ -301,7 +309,7 @@ class GraphStore:
         lexical = self._lexical(c, query, limit)
         rankings = [lexical] if lexical else []
         if self.semantic is not None:
-            semantic = [name for name, _ in self.semantic(query, limit)]
+            semantic = [name for name, _ in self.semantic(c, query, limit)]
             if semantic:
                 rankings.append(semantic)
         if not rankings:

@@ -142,9 +142,24 @@ def _m4_redactions(db: sqlite3.Connection) -> None:
     db.execute('ALTER TABLE "checkpoints" ADD COLUMN "redactions" INTEGER NOT NULL DEFAULT 0')
 
 
+def _m5_entity_vectors(db: sqlite3.Connection) -> None:
+    # Knowledge-graph entities get embeddings too (kind "entity", ref = the entity's name). Every change
+    # to an entity's name, type or observations rewrites its search row (graph.reindex updates
+    # search_lc), so that update, and a delete, drop the vector: the worker embeds it again.
+    db.execute(
+        "CREATE TRIGGER graph_entities_vectors_au AFTER UPDATE OF name, entity_type, search_lc ON graph_entities"
+        " BEGIN DELETE FROM vectors WHERE kind = 'entity' AND ref IN (old.name, new.name); END"
+    )
+    db.execute(
+        "CREATE TRIGGER graph_entities_vectors_ad AFTER DELETE ON graph_entities"
+        " BEGIN DELETE FROM vectors WHERE kind = 'entity' AND ref = old.name; END"
+    )
+
+
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
     Migration(2, "embedding vectors", _m2_vectors),
     Migration(3, "knowledge graph (memory-server tools), checkpoints as session-snapshot entities", _m3_graph),
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
+    Migration(5, "knowledge-graph entity vectors are dropped when the entity changes", _m5_entity_vectors),
 ]

@@ -8,7 +8,8 @@ and queued), "ready" (searches are hybrid).
 The worker embeds every checkpoint that has no vector for the current model, whoever wrote it:
 saves of this process, checkpoints written by another server process on the same database (found
 by their rowid, checked on every search), and, after a change of model, everything (the stale
-vectors carry the old model's name).
+vectors carry the old model's name). Then the knowledge-graph entities (the memory-server tools)
+the same way; a session-snapshot entity shares its checkpoint's vector instead of having its own.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 State = Literal["ready", "warming", "off"]
 KIND = "checkpoint"
+ENTITY_KIND = "entity"
+# search_nodes' ranked fallback offers an entity from this cosine up: with all-MiniLM-L6-v2,
+# unrelated text scored <= 0.15 and paraphrases 0.29-0.42 (bench/retrieval.py's corpus).
+ENTITY_FLOOR = 0.25
 # all-MiniLM-L6-v2 reads 256 word pieces; more characters than this only cost tokenising time.
 TEXT_CHARS = 2_000
 BATCH = 8  # small: a query waiting for the embedder waits for at most one batch
@@ -56,6 +61,11 @@ def embedding_text(row: sqlite3.Row | dict[str, Any]) -> str:
     return "\n".join(p.strip() for p in parts if p and p.strip())[:TEXT_CHARS]
 
 
+def entity_text(name: str, entity_type: str, observations: list[str]) -> str:
+    """What is embedded for a knowledge-graph entity: its name and type, then its observations."""
+    return "\n".join([f"{name} ({entity_type})", *observations])[:TEXT_CHARS]
+
+
 def as_matrix(embedder: Embedder, texts: list[str]) -> Matrix:
     import numpy as np
 
@@ -72,6 +82,7 @@ class SemanticIndex:
         self._loader = loader
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        self._entities: VectorIndex | None = None
         self._failed = loader is None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -79,7 +90,7 @@ class SemanticIndex:
         self._thread: threading.Thread | None = None
         self._delay = 0.0
         self._seen_rowid = 0  # checkpoints up to this rowid are known to this process
-        self.embedded = 0  # checkpoints this process embedded (for tests and stats)
+        self.embedded = 0  # checkpoints and entities this process embedded (for tests and stats)
         self._queries = 0  # searches waiting for (or using) the model right now
         self._queries_lock = threading.Lock()
 
@@ -129,13 +140,15 @@ class SemanticIndex:
 
         self._embedder = embedder
         index = VectorIndex(kind=KIND, model=embedder.model_name, dim=embedder.dim)
+        entities = VectorIndex(kind=ENTITY_KIND, model=embedder.model_name, dim=embedder.dim)
         with self.db.read() as c:
             index.refresh(c)
+            entities.refresh(c)
             stale = c.execute("SELECT COUNT(*) FROM vectors WHERE kind = ? AND model != ?",
                               (KIND, embedder.model_name)).fetchone()[0]
         if stale:
             log.warning("%d checkpoint vectors were made by another embedding model; re-embedding them", stale)
-        self._index = index
+        self._index, self._entities = index, entities
         self._ready.set()
 
     def _run(self) -> None:
@@ -159,12 +172,12 @@ class SemanticIndex:
             except Exception:  # e.g. the database is busy: try again at the next wake-up
                 if self._stop.is_set():
                     return  # closing: the database may already be closed under us
-                log.exception("embedding checkpoints failed; will retry")
+                log.exception("embedding checkpoints or entities failed; will retry")
             self._wake.wait(timeout=30.0)
             self._wake.clear()
 
     def notify(self) -> None:
-        """Something was saved: embed it soon."""
+        """Something was saved (a checkpoint, a graph entity): embed it soon."""
         self._wake.set()
 
     # -- embedding ---------------------------------------------------------------------
@@ -176,17 +189,51 @@ class SemanticIndex:
             (KIND, model, limit),
         ).fetchall()
 
-    def embed_pending(self, limit: int = BATCH) -> int:
-        """Embed up to `limit` checkpoints that lack a vector for the current model; returns how many."""
-        embedder, index = self._embedder, self._index
-        if embedder is None or index is None:
+    def embed_pending(self, limit: int = BATCH, *, entities_too: bool = True) -> int:
+        """Embed up to `limit` checkpoints that lack a vector for the current model, or when none do (and
+        `entities_too`), as many graph entities; returns how many."""
+        embedder, index, entities = self._embedder, self._index, self._entities
+        if embedder is None or index is None or entities is None:
             return 0
+        pending: list[tuple[str, str]] = []
         with self.db.read() as c:
             rows = self._pending(c, embedder.model_name, limit)
-        if not rows:
-            return 0
-        self._store(embedder, index, rows)
-        return len(rows)
+            if not rows and entities_too:
+                pending = self._pending_entities(c, embedder.model_name, limit)
+        if rows:
+            self._store(embedder, index, rows)
+            return len(rows)
+        if pending:
+            self._store_entities(embedder, entities, pending)
+        return len(pending)
+
+    @staticmethod
+    def _pending_entities(c: sqlite3.Connection, model: str, limit: int) -> list[tuple[str, str]]:
+        """(name, text) of entities without a vector for `model`; session snapshots use their checkpoint's."""
+        rows = c.execute(
+            "SELECT e.id, e.name, e.entity_type FROM graph_entities e"
+            " LEFT JOIN vectors v ON v.kind = ? AND v.ref = e.name AND v.model = ?"
+            " WHERE e.checkpoint_id IS NULL AND v.seq IS NULL ORDER BY e.id DESC LIMIT ?",
+            (ENTITY_KIND, model, limit),
+        ).fetchall()
+        return _entity_texts(c, rows)
+
+    def _store_entities(self, embedder: Embedder, entities: VectorIndex, pending: list[tuple[str, str]]) -> None:
+        from mcp_server_checkpoints.storage.vectors import to_blob
+
+        vectors = as_matrix(embedder, [text for _, text in pending])
+        with self.db.write() as c:
+            # Only entities unchanged meanwhile: a change rewrote the text we embedded (and is pending again).
+            current = dict(_entity_texts(c, c.execute(
+                "SELECT id, name, entity_type FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))",
+                (json.dumps([name for name, _ in pending]),)).fetchall()))
+            c.executemany(
+                "INSERT OR REPLACE INTO vectors (kind, ref, model, dim, vector) VALUES (?, ?, ?, ?, ?)",
+                [(ENTITY_KIND, name, embedder.model_name, embedder.dim, to_blob(v))
+                 for (name, text), v in zip(pending, vectors, strict=True) if current.get(name) == text],
+            )
+            entities.refresh(c)
+        self.embedded += len(pending)
 
     def _store(self, embedder: Embedder, index: VectorIndex, rows: list[sqlite3.Row]) -> None:
         from mcp_server_checkpoints.storage.vectors import to_blob
@@ -215,7 +262,18 @@ class SemanticIndex:
             done += len(rows)
             if progress is not None:
                 progress(len(rows))
+        with self.db.write() as c:  # entities: drop this model's vectors, then embed them all again
+            c.execute("DELETE FROM vectors WHERE kind = ? AND model = ?", (ENTITY_KIND, embedder.model_name))
+        while n := self.embed_pending(limit=batch):
+            done += n
+            if progress is not None:
+                progress(n)
         return done
+
+    def entity_count(self) -> int:
+        """Entities `reindex` embeds (session snapshots share their checkpoint's vector)."""
+        with self.db.read() as c:
+            return int(c.execute("SELECT COUNT(*) FROM graph_entities WHERE checkpoint_id IS NULL").fetchone()[0])
 
     def _all_rows(self, batch: int) -> Iterator[list[sqlite3.Row]]:
         last = 0
@@ -231,10 +289,11 @@ class SemanticIndex:
     # -- searching ---------------------------------------------------------------------
     def sync(self, c: sqlite3.Connection) -> None:
         """Cheap per-search catch-up: vectors other processes wrote, and their unembedded checkpoints."""
-        index = self._index
-        if index is None:
+        index, entities = self._index, self._entities
+        if index is None or entities is None:
             return
         index.refresh(c)
+        entities.refresh(c)
         newest = c.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
         if newest > self._seen_rowid:
             self._seen_rowid = newest
@@ -254,6 +313,38 @@ class SemanticIndex:
                 self._queries -= 1
         return vector
 
+    def rank_entities(self, c: sqlite3.Connection, query: str, k: int) -> list[tuple[str, float]]:
+        """The graph entities nearest to `query` (cosine >= ENTITY_FLOOR, best first), read through `c`
+        (the caller's transaction): search_nodes' semantic ranker. A session snapshot is ranked by its
+        checkpoint's vector."""
+        index, entities = self._index, self._entities
+        qvec = self.query_vector(query) if query.strip() else None
+        if qvec is None or index is None or entities is None:
+            return []
+        self.sync(c)
+        own = entities.top_k(qvec, k)
+        checkpoints = dict(index.top_k(qvec, k))
+        snapshots = c.execute(
+            "SELECT name, checkpoint_id FROM graph_entities WHERE checkpoint_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(checkpoints)),)).fetchall() if checkpoints else []
+        best: dict[str, float] = {}
+        for name, score in [*own, *((r[0], checkpoints[r[1]]) for r in snapshots)]:
+            if score >= ENTITY_FLOOR and score > best.get(name, -1.0):
+                best[name] = score
+        return sorted(best.items(), key=lambda x: -x[1])[:k]
+
     @property
     def index(self) -> VectorIndex | None:
         return self._index
+
+
+def _entity_texts(c: sqlite3.Connection, rows: list[sqlite3.Row] | list[tuple[Any, ...]]) -> list[tuple[str, str]]:
+    """(name, embedding text) for entity rows (id, name, entity_type), observations in the graph's order."""
+    if not rows:
+        return []
+    obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
+    for eid, content in c.execute(
+            "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY entity_id, derived DESC, id", (json.dumps(list(obs)),)):
+        obs[int(eid)].append(content)
+    return [(r[1], entity_text(r[1], r[2], obs[int(r[0])])) for r in rows]

@@ -106,4 +106,5 @@ def test_new_database_schema_is_the_shipped_one(db_path: Path) -> None:
     expected = (Path(__file__).parent / "schema_v4.sql").read_text().split("\n\n", 1)[1]
     later = got[len(expected.split("\n-- ")):]  # what migrations 5+ added, after everything v4 had
     assert "\n".join(got[:len(got) - len(later)]) == expected
-    assert [x.split("\n")[0] for x in later] == ["-- trigger graph_entities_vectors_au", "-- trigger graph_entities_vectors_ad"]
+    assert [x.split("\n")[0] for x in later] == ["-- trigger graph_entities_vectors_au", "-- trigger graph_entities_vectors_ad",
+                                                  "-- index vectors_kind_model"]

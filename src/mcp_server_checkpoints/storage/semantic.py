@@ -182,6 +182,12 @@ class SemanticIndex:
 
     # -- embedding ---------------------------------------------------------------------
     def _pending(self, c: sqlite3.Connection, model: str, limit: int) -> list[sqlite3.Row]:
+        # Every vector of this kind belongs to a checkpoint (a trigger drops it with its checkpoint), so
+        # equal counts mean none is missing: ~3 ms at 100k checkpoints, where the search below, finding
+        # nothing, reads them all (185 ms) — and the worker asks after every save.
+        have = c.execute("SELECT COUNT(*) FROM vectors WHERE kind = ? AND model = ?", (KIND, model)).fetchone()[0]
+        if have >= c.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]:
+            return []
         return c.execute(
             f"SELECT {EMBED_COLUMNS} FROM checkpoints c"
             " LEFT JOIN vectors v ON v.kind = ? AND v.ref = c.id AND v.model = ?"

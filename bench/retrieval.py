@@ -11,7 +11,10 @@ come in two kinds per summary: ``natural`` (a resume request as a user would typ
 For every query the store is searched (all statuses, limit 10) and the rank of the summary's
 checkpoint is recorded: recall@1, recall@5 and MRR (reciprocal rank, 0 past rank 10), per query
 kind, for lexical only (bm25), semantic only (cosine) and hybrid (several fusions; the default
-one is marked). Checkpoints are embedded with the real model before timing anything.
+one is marked). Checkpoints are embedded with the real model before timing anything. Then the
+memory-server tools: each summary as a knowledge-graph entity searched with this server's
+`search_nodes` (the official substring match, then its ranked fallback, bm25 alone or fused with
+the entities' embeddings), and the official substring rule alone as the baseline.
 
     .venv/bin/python bench/retrieval.py                # Markdown tables on stdout
     .venv/bin/python bench/retrieval.py --show-misses  # also the queries the default misses at rank 1
@@ -28,12 +31,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mcp_server_checkpoints.graph_models import Entity
 from mcp_server_checkpoints.models import CheckpointFields
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.graph import GraphStore
 from mcp_server_checkpoints.storage.search import Fusion, Mode
 from mcp_server_checkpoints.storage.search import search as run_search
 from mcp_server_checkpoints.storage.semantic import SemanticIndex
-from mcp_server_checkpoints.storage.sentence_embedder import load_embedder
+from mcp_server_checkpoints.storage.sentence_embedder import SentenceTransformerEmbedder, load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "summaries.jsonl"
@@ -97,26 +102,63 @@ def evaluate(store: CheckpointStore, queries: list[dict[str, str]], ids: dict[st
     return {"stats": stats, "misses": misses, "p50_ms": 1000 * times[len(times) // 2]}
 
 
+def _entities(docs: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    """Each summary as one knowledge-graph entity: (summary id, name = title, observations = its mapped fields)."""
+    out = []
+    for d in docs:
+        f = to_fields(d)
+        obs = [f.goal, f.current_work or "", f.next_step or "", *f.remaining, f.summary or "", f"Project: {f.project}"]
+        out.append((d["id"], f.title, [o for o in obs if o]))
+    return out
+
+
+def _stats(per_kind: dict[str, list[int | None]]) -> dict[str, Any]:
+    per_kind["all"] = [r for ranks in list(per_kind.values()) for r in ranks]
+    return {k: {"n": len(r), "r1": sum(x == 1 for x in r) / len(r),
+                "r5": sum(x is not None and x <= 5 for x in r) / len(r),
+                "mrr": sum(1 / x for x in r if x is not None) / len(r)} for k, r in per_kind.items()}
+
+
+def graph_search(tmp: Path, docs: list[dict[str, Any]], queries: list[dict[str, str]],
+                 embedder: SentenceTransformerEmbedder, *, semantic: bool = True) -> dict[str, Any]:
+    """This server's `search_nodes` on the same entities: the official substring match, then, when it
+    finds nothing, the ranked fallback (bm25, fused with the entities' own embeddings if `semantic`)."""
+    db = open_database(tmp / f"graph-{semantic}.db")
+    sem = SemanticIndex.ready_with(db, embedder)
+    graph = GraphStore(db, semantic=sem.rank_entities if semantic else None)
+    names: dict[str, str] = {}
+    for sid, title, obs in _entities(docs):
+        name = title if title not in names else f"{title} ({sid})"  # names are unique in a graph
+        names[name] = sid
+        graph.create_entities([Entity(name=name, entityType="session-snapshot", observations=obs)])
+    while sem.embed_pending(limit=16):
+        pass
+    per_kind: dict[str, list[int | None]] = {}
+    times: list[float] = []
+    for q in queries:
+        t = time.perf_counter()
+        got = [names[e.name] for e in graph.search_nodes(q["query"]).entities]
+        times.append(time.perf_counter() - t)
+        per_kind.setdefault(q["kind"], []).append(got.index(q["summary_id"]) + 1 if q["summary_id"] in got[:10] else None)
+    db.close()
+    times.sort()
+    return {"stats": _stats(per_kind), "misses": [], "p50_ms": 1000 * times[len(times) // 2]}
+
+
 def substring_baseline(docs: list[dict[str, Any]], queries: list[dict[str, str]]) -> dict[str, Any]:
     """The official memory server's `search_nodes` rule (reference/memory-server-contract.md), emulated:
     the whole query, case-insensitively, as a substring of an entity's name, type or any observation.
     Each summary is one entity (name = title, observations = its mapped fields); matches come back
-    in graph order. Not the real server (its graph issue has not landed on this branch)."""
-    entities = []
-    for d in docs:
-        f = to_fields(d)
-        obs = [f.goal, f.current_work or "", f.next_step or "", *f.remaining, f.summary or "", f"Project: {f.project}"]
-        entities.append((d["id"], [f.title.lower(), "session-snapshot", *(o.lower() for o in obs)]))
+    in graph order. (That our `search_nodes` substring step answers exactly like the real server is
+    proven by tests/test_memory_differential.py.)"""
+    entities = [(sid, [title.lower(), "session-snapshot", *(o.lower() for o in obs)])
+                for sid, title, obs in _entities(docs)]
     per_kind: dict[str, list[int | None]] = {}
     for q in queries:
         needle = q["query"].lower()
         got = [sid for sid, texts in entities if any(needle in t for t in texts)]
         per_kind.setdefault(q["kind"], []).append(got.index(q["summary_id"]) + 1 if q["summary_id"] in got[:10] else None)
-    per_kind["all"] = [r for ranks in list(per_kind.values()) for r in ranks]
-    stats = {k: {"n": len(r), "r1": sum(x == 1 for x in r) / len(r),
-                 "r5": sum(x is not None and x <= 5 for x in r) / len(r),
-                 "mrr": sum(1 / x for x in r if x is not None) / len(r)} for k, r in per_kind.items()}
-    return {"stats": stats, "misses": [], "p50_ms": 0.0}
+    return {"stats": _stats(per_kind), "misses": [], "p50_ms": 0.0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         results = [(name, evaluate(store, queries, ids, mode, fusion, w)) for name, mode, fusion, w in configs]
         store.db.close()
+        results.append(("this server's `search_nodes`, summaries as entities: substring, then a bm25 fallback",
+                        graph_search(Path(tmp), docs, queries, embedder, semantic=False)))
+        results.append(("this server's `search_nodes`, summaries as entities: substring, then a hybrid fallback (default)",
+                        graph_search(Path(tmp), docs, queries, embedder)))
     results.append(("substring, the official memory server's `search_nodes` rule (emulated)",
                     substring_baseline(docs, queries)))
     kinds = sorted({q["kind"] for q in queries}) + ["all"]

@@ -324,9 +324,12 @@ class CheckpointStore:
 
     def history(self, cid: str) -> list[StatusChange]:
         with self.db.errors():
-            rows = self.db.conn().execute(
-                "SELECT status, at, note FROM checkpoint_status WHERE checkpoint_id = ? ORDER BY seq", (cid,)
-            ).fetchall()
+            return self._history(self.db.conn(), cid)
+
+    @staticmethod
+    def _history(c: sqlite3.Connection, cid: str) -> list[StatusChange]:
+        rows = c.execute("SELECT status, at, note FROM checkpoint_status WHERE checkpoint_id = ? ORDER BY seq",
+                         (cid,)).fetchall()
         return [StatusChange(status=r["status"], at=r["at"], note=r["note"]) for r in rows]
 
     def status_of(self, cid: str) -> StatusResult:
@@ -347,7 +350,8 @@ class CheckpointStore:
             payload = None
             if with_payload and row["payload_blob"] is not None:
                 payload = Payload.model_validate_json(self._plain_payload(c, cid))
-        return self._checkpoint(row, self.history(cid), payload)
+            history = self._history(c, cid)  # in the same snapshot as the row (a status change may land meanwhile)
+        return self._checkpoint(row, history, payload)
 
     def verify_payload(self, cid: str) -> tuple[bool, str | None]:
         """(verified, sha256) of a checkpoint's payload; raises ContextIntegrityError on a mismatch."""

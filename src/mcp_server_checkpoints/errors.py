@@ -33,3 +33,7 @@ class ContextIntegrityError(CheckpointsError):
 
 class StorageError(CheckpointsError):
     """The database could not be read or written."""
+
+
+class DatabaseBusyError(StorageError):
+    """Another process held the database's write lock for the whole busy timeout."""

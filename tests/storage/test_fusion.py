@@ -297,3 +297,35 @@ def test_session_snapshots_share_their_checkpoints_vector(hybrid: CheckpointStor
         assert c.execute("SELECT COUNT(*) FROM vectors WHERE kind = 'entity'").fetchone()[0] == 0
         name = c.execute("SELECT name FROM graph_entities WHERE checkpoint_id = ?", (cid,)).fetchone()[0]
         assert hybrid.semantic.rank_entities(c, "login", 5)[0][0] == name
+
+
+def test_worker_gives_way_to_a_busy_database_and_catches_up(store: CheckpointStore, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Another process holding the write lock makes the background embedder wait briefly, log no error,
+    and embed once the lock is free (many servers share one file; their saves come first)."""
+    import sqlite3
+
+    from mcp_server_checkpoints.storage import semantic as sem_module
+
+    monkeypatch.setattr(sem_module, "WORKER_BUSY_MS", 200)
+    store.save(cp(title="JWT refresh endpoint"))
+    other = sqlite3.connect(store.db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing, for longer than the worker will wait
+    store.semantic = SemanticIndex(store.db, FakeEmbedder)
+    try:
+        with caplog.at_level("INFO", logger="mcp_server_checkpoints.storage.semantic"):
+            store.semantic.start()
+            assert store.semantic.wait_ready(10)
+            threading.Event().wait(1.0)
+            assert store.semantic.embedded == 0
+            other.execute("COMMIT")
+            for _ in range(100):
+                if store.semantic.embedded:
+                    break
+                threading.Event().wait(0.05)
+        assert store.semantic.embedded == 1
+        assert "database busy" in caplog.text
+        assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    finally:
+        other.close()
+        store.semantic.stop()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from mcp_server_checkpoints.errors import StorageError
+from mcp_server_checkpoints.errors import DatabaseBusyError, StorageError
 
 BUSY_TIMEOUT_MS = 15_000
 # After a checkpoint, the WAL file is truncated back to this size: a reader that held a snapshot
@@ -49,7 +49,7 @@ class Migration:
 def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return StorageError(
+        return DatabaseBusyError(
             f"the database {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; retry the call"
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:

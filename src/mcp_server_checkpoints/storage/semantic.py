@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from mcp_server_checkpoints.errors import DatabaseBusyError
 from mcp_server_checkpoints.storage.db import Database
 from mcp_server_checkpoints.storage.embedder import Embedder
 
@@ -44,6 +45,7 @@ BATCH = 8  # small: a query waiting for the embedder waits for at most one batch
 # batches of 8, searches at 10k checkpoints took ~670 ms p50 while a database was first embedded;
 # with batches of 2, 175 ms; one at a time, 94 ms.
 BACKGROUND_BATCH = 1
+WORKER_BUSY_MS = 2_000
 
 EMBED_COLUMNS = "c.rowid AS rowid, c.id, c.title, c.goal, c.current_work, c.next_step, c.remaining, c.tags, c.summary"
 
@@ -164,12 +166,20 @@ class SemanticIndex:
             log.exception("the embedding model could not be loaded; search stays lexical")
             self._failed = True
             return
+        # Background writes give way: this thread waits at most WORKER_BUSY_MS for the write lock (tool
+        # calls wait 15 s), so with many servers on one file the embedders do not crowd out the saves.
+        with self.db.errors():
+            self.db.conn().execute(f"PRAGMA busy_timeout={WORKER_BUSY_MS}")
         while not self._stop.is_set():
             try:
                 while not self._stop.is_set() and self.embed_pending(limit=BACKGROUND_BATCH):
                     while self._queries and not self._stop.is_set():
                         time.sleep(0.002)  # a search is waiting for the model: let it go first
-            except Exception:  # e.g. the database is busy: try again at the next wake-up
+            except DatabaseBusyError:  # others are writing: nothing is lost, try again shortly
+                log.info("database busy; embedding resumes in a moment")
+                self._stop.wait(1.0)
+                self._wake.set()
+            except Exception:
                 if self._stop.is_set():
                     return  # closing: the database may already be closed under us
                 log.exception("embedding checkpoints or entities failed; will retry")

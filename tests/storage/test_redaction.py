@@ -36,6 +36,23 @@ def test_secret_found_in_a_large_text_with_characters_that_lower_case_to_two(wha
     assert secret not in out and n >= 1
 
 
+def test_multibyte_text_around_a_secret_stays_valid_text() -> None:
+    """Patterns run on UTF-8 bytes: a replaced span never splits a character, and other text is kept."""
+    out, n = Redactor.build().redact("日本語 DB_PASSWORD=hunter2-correct-horse → İstanbul ✓")
+    assert (out, n) == ("日本語 DB_PASSWORD=[REDACTED:assignment] → İstanbul ✓", 1)
+    # A value cut by its 300-byte bound in the middle of 'é' is widened to the end of that character.
+    out, n = Redactor.build().redact("password=" + "a" * 299 + "é tail")
+    assert (out, n) == ("password=[REDACTED:assignment] tail", 1)
+    out, n = Redactor.build().redact("\ud800 token=abcd1234xyz")  # a lone surrogate does not break redaction
+    assert (out, n) == ("\ud800 token=[REDACTED:assignment]", 1)
+
+
+def test_case_sensitive_literals_are_not_found_in_other_cases() -> None:
+    """Anchors are looked up in lower-cased bytes; an AWS key id must still start with upper-case AKIA."""
+    assert Redactor.build().redact("akiaiosfodnn7examplq") == ("akiaiosfodnn7examplq", 0)
+    assert Redactor.build().redact("AKIAIOSFODNN7EXAMPLQ")[1] == 1
+
+
 def test_custom_patterns() -> None:
     r = Redactor.build([r"ACME-\d{6}"])
     assert r.redact("badge ACME-123456 ok") == ("badge [REDACTED:custom-1] ok", 1)

@@ -144,3 +144,23 @@ def test_secrets_in_the_transcript_are_redacted(tmp_path: Path) -> None:
     dumped = env.store().get(saved.id).model_dump_json()
     for secret in ("AKIAIOSFODNN7EXAMPLQ", "S3cr3tPa55", "hunter2-correct-horse"):
         assert secret not in dumped
+
+
+def test_only_the_hook_command_takes_the_hook_path(tmp_path: Path) -> None:
+    """The hook builds just its own command line and exits 0 on anything; other commands that merely
+    contain the word (a search for "hook") keep the whole CLI and its exit codes."""
+    env = Env(tmp_path)
+    store = env.store()
+    store.save(CheckpointFields(title="PreCompact hook timing", goal="make the hook fast", next_step="profile it",
+                                project=CWD))
+    store.db.close()
+    cli = [sys.executable, "-m", "mcp_server_checkpoints", "--db", str(env.db)]
+    found = subprocess.run([*cli, "search", "hook", "--json"], capture_output=True, text=True, timeout=60, env=env.env)
+    assert found.returncode == 0, found.stderr
+    assert [h["title"] for h in json.loads(found.stdout)["results"]] == ["PreCompact hook timing"]
+    wrong = subprocess.run([*cli, "search", "hook", "--no-such-flag"], capture_output=True, text=True, timeout=60,
+                           env=env.env)
+    assert wrong.returncode == 2 and "unrecognized arguments" in wrong.stderr
+    res = subprocess.run([*cli, "hook", "session-start"], input=json.dumps(start_input("startup")),
+                         capture_output=True, text=True, timeout=60, env=env.env)
+    assert res.returncode == 0 and "PreCompact hook timing" in res.stdout

@@ -43,8 +43,8 @@ def payload_bytes(data: dict[str, Any]) -> bytes:
     """Canonical bytes of a payload: the transcript first (it grows at its end), then the rest, keys sorted."""
     first = [k for k in ("transcript", "tool_history", "project_state") if k in data]
     rest = sorted(k for k in data if k not in first)
-    parts = [json.dumps(k) + ":" + dumps(data[k]).decode("utf-8") for k in first + rest]
-    return ("{" + ",".join(parts) + "}").encode("utf-8")
+    # Joined as bytes: a 10 MB transcript is encoded once, not decoded and encoded again.
+    return b"{" + b",".join(dumps(k) + b":" + dumps(data[k]) for k in first + rest) + b"}"
 
 
 def shared_prefix(a: bytes, b: bytes) -> int:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import re
 import tomllib
 from pathlib import Path
 
@@ -47,7 +49,7 @@ def test_bad_settings_are_clear(tmp_path: Path) -> None:
 
 def test_default_toml_documents_every_setting_and_loads() -> None:
     text = (ROOT / "configs" / "default.toml").read_text()
-    for name in Settings.model_fields:
+    for name in (f.name for f in dataclasses.fields(Settings)):
         assert f"# {name} =" in text or f"\n{name} =" in text, f"{name} is not documented in configs/default.toml"
     for var in ENV_KEYS:
         assert var in text, f"{var} is not documented in configs/default.toml"
@@ -62,3 +64,28 @@ def test_semantic_settings_from_env(tmp_path: Path) -> None:
     assert (s.semantic, s.embedding_model) == (False, "/models/mini")
     with pytest.raises(InvalidInputError, match="semantic"):
         load_settings(env={**base, "CHECKPOINTS_SEMANTIC": "maybe"})
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    ("diff_chain_max = 99", "diff_chain_max: give a number from 1 to 64"),
+    ("max_payload_bytes = 10", "max_payload_bytes: give a number from 1024 up"),
+    ("max_payload_bytes = true", "max_payload_bytes: give a whole number"),
+    ('log_level = "LOUD"', "log_level: give one of DEBUG, INFO, WARNING, ERROR"),
+    ('redact_patterns = ["ok", "("]', "redact_patterns: pattern 2 is not a valid regular expression"),
+    ('redact_patterns = "x"', "redact_patterns: give a list"),
+    ("semantic = 3", "semantic: give true or false"),
+    ("project = 7", "project: give a string"),
+])
+def test_each_bad_setting_says_what_to_give(tmp_path: Path, toml: str, says: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml + "\n")
+    with pytest.raises(InvalidInputError, match=re.escape(says)):
+        load_settings(config_file=cfg, env={})
+
+
+def test_settings_are_normalised_and_frozen(tmp_path: Path) -> None:
+    s = Settings(db=str(tmp_path / "x.db"), redact_patterns=["a+"], semantic="off", max_payload_bytes="4096")  # type: ignore[arg-type]
+    assert (s.db, s.redact_patterns, s.semantic, s.max_payload_bytes) == (tmp_path / "x.db", ("a+",), False, 4096)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.db = tmp_path  # type: ignore[misc]
+    assert s.replace(db=tmp_path / "y.db").db == tmp_path / "y.db" and s.db == tmp_path / "x.db"

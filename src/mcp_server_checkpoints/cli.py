@@ -250,7 +250,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInputError("the backup path is the database itself; give another path")
     store = _store(settings)
     store.db.backup(dest)
-    count = _store(settings.model_copy(update={"db": dest})).count()
+    count = _store(settings.replace(db=dest)).count()
     _emit(args, {"backup": str(dest), "checkpoints": count, "bytes": dest.stat().st_size},
           lambda: f"backed up {count} checkpoint{'s' if count != 1 else ''} to {dest} ({dest.stat().st_size:,} bytes)")
     return 0

@@ -7,14 +7,13 @@ Precedence, highest first: CLI flags → environment (`CHECKPOINTS_*`) → the T
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_checkpoints.errors import InvalidInputError
 
@@ -51,31 +50,88 @@ def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return {key: env[key] for key in CLIENT_ENV_KEYS if env.get(key)}
 
 
-class Settings(BaseModel):
-    """Every setting of the server and the CLI."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    db: Path = Field(default_factory=default_db_path)
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the server and the CLI, validated when made.
+
+    A plain dataclass, not a pydantic model: the hooks build one in every new process, and importing
+    pydantic would be half of a session-start hook's time.
+    """
+
+    db: Path = field(default_factory=default_db_path)
     project: str | None = None
-    max_payload_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    diff_chain_max: int = Field(default=8, ge=1, le=64)
+    max_payload_bytes: int = 16 * 1024 * 1024
+    diff_chain_max: int = 8
     log_level: LogLevel = "WARNING"
-    redact_patterns: list[str] = Field(default_factory=list, max_length=200)
+    redact_patterns: tuple[str, ...] = ()
     semantic: bool = True
     embedding_model: str | None = None
-    hook_log: Path = Field(default_factory=lambda: default_state_dir() / "hooks.log")
+    hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
 
-    @field_validator("redact_patterns")
-    @classmethod
-    def _patterns_compile(cls, value: list[str]) -> list[str]:
-        for i, pattern in enumerate(value, 1):
+    def __post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _problems(s: Settings) -> list[str]:
+    """What is wrong with each setting, as `name: what to give`; and the values normalised in place."""
+    problems: list[str] = []
+
+    def put(name: str, value: object) -> None:
+        object.__setattr__(s, name, value)  # frozen: normalised once, while being made
+
+    for name in ("db", "hook_log"):
+        value = getattr(s, name)
+        if isinstance(value, str) and value:
+            put(name, Path(value).expanduser())
+        elif not isinstance(value, Path):
+            problems.append(f"{name}: give a file path")
+    for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64)):
+        value = getattr(s, name)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            value = int(value)
+            put(name, value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{name}: give a whole number")
+        elif value < low or (high is not None and value > high):
+            problems.append(f"{name}: give a number from {low}" + (f" to {high}" if high is not None else " up"))
+    if s.log_level not in LOG_LEVELS:
+        problems.append(f"log_level: give one of {', '.join(LOG_LEVELS)}")
+    for name in ("project", "embedding_model"):
+        if getattr(s, name) is not None and not isinstance(getattr(s, name), str):
+            problems.append(f"{name}: give a string")
+    if isinstance(s.semantic, str) and s.semantic.strip().lower() in _BOOLEANS:
+        put("semantic", _BOOLEANS[s.semantic.strip().lower()])
+    if not isinstance(s.semantic, bool):
+        problems.append("semantic: give true or false")
+    patterns = s.redact_patterns
+    if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
+        problems.append("redact_patterns: give a list of regular expressions (strings)")
+    elif len(patterns) > 200:
+        problems.append("redact_patterns: give at most 200 patterns")
+    else:
+        put("redact_patterns", tuple(patterns))
+        for i, pattern in enumerate(patterns, 1):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"pattern {i} is not a valid regular expression ({exc})") from None
-        return value
+                problems.append(f"redact_patterns: pattern {i} is not a valid regular expression ({exc})")
+    return problems
 
+
+# What an environment variable may say for a boolean setting (pydantic's words, as before).
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "t": True, "y": True,
+             "0": False, "false": False, "no": False, "off": False, "f": False, "n": False}
+
+
+SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
 
 # Environment variable → setting name.
 ENV_KEYS: dict[str, str] = {
@@ -103,6 +159,8 @@ def load_settings(
     explicit = config_file or env.get("CHECKPOINTS_CONFIG")
     path = Path(explicit).expanduser() if explicit else default_config_path(env)
     if path.is_file():
+        import tomllib  # only when there is a file: a hook process usually has none
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -122,8 +180,10 @@ def load_settings(
     values["db"] = Path(str(values["db"])).expanduser() if "db" in values else default_db_path(env)
     values["hook_log"] = (Path(str(values["hook_log"])).expanduser() if "hook_log" in values
                           else default_state_dir(env) / "hooks.log")
+    unknown = sorted(set(values) - SETTING_NAMES)
+    if unknown:
+        raise InvalidInputError(f"invalid setting ({', '.join(unknown)}: no such setting); see configs/default.toml")
     try:
         return Settings(**values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInputError(f"invalid setting ({problems}); see configs/default.toml") from None
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid setting ({exc}); see configs/default.toml") from None

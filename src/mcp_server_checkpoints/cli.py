@@ -12,15 +12,19 @@ import logging
 import os
 import sys
 from collections import defaultdict
+from dataclasses import asdict
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings, load_settings
 from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
 from mcp_server_checkpoints.integrations.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
-from mcp_server_checkpoints.models import COMPONENTS, STATUSES, Checkpoint
+from mcp_server_checkpoints.records import COMPONENTS, STATUSES, Checkpoint
 from mcp_server_checkpoints.progress import Progress
+
+if TYPE_CHECKING:
+    from mcp_server_checkpoints.storage import CheckpointStore
 
 COMMANDS: dict[str, str] = {
     "serve": "serve MCP over stdio (the default with no command) or streamable HTTP",
@@ -135,7 +139,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(overrides, config_file=getattr(args, "config", None))
 
 
-def _store(settings: Settings) -> Any:
+def _store(settings: Settings) -> CheckpointStore:
     from mcp_server_checkpoints.server.app import open_state
 
     return open_state(settings).store
@@ -177,7 +181,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     hits = _store(settings).list_recent(project=args.project, statuses=args.status, limit=args.limit)
-    _emit(args, [h.model_dump() for h in hits], lambda: _table(hits))
+    _emit(args, [asdict(h) for h in hits], lambda: _table(hits))
     return 0
 
 
@@ -193,7 +197,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         store.semantic = None  # lexical: a CLI call does not wait seconds for the model
     out = store.search_with_state(args.query, project=args.project, statuses=args.status, limit=args.limit,
                                   since_hours=args.since_hours, all_versions=args.all_versions)
-    _emit(args, {"results": [h.model_dump() for h in out.hits], "semantic": out.semantic}, lambda: _table(out.hits))
+    _emit(args, {"results": [asdict(h) for h in out.hits], "semantic": out.semantic}, lambda: _table(out.hits))
     return 0
 
 
@@ -229,7 +233,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     res = _store(settings).set_status(args.id, args.status, args.note)
-    _emit(args, res.model_dump(), lambda: f"{res.id}: {res.status}" + (f" ({args.note})" if args.note else ""))
+    _emit(args, asdict(res), lambda: f"{res.id}: {res.status}" + (f" ({args.note})" if args.note else ""))
     return 0
 
 
@@ -257,13 +261,15 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_server_checkpoints.storage.checkpoints import export_line
+
     store = _store(settings)
     total = store.count()
     out: IO[str] = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
         with Progress(total, "export", enabled=args.progress) as bar:
             for cp in store.iter_all():
-                out.write(cp.model_dump_json(exclude_none=False) + "\n")
+                out.write(export_line(cp) + "\n")
                 bar.advance()
     finally:
         if args.out:

@@ -10,28 +10,28 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-# Statuses a caller may give when saving; the others are reached through mark_status.
-SaveStatus = Literal["in-progress", "paused"]
-Status = Literal["in-progress", "paused", "on-hold", "resumed", "completed", "abandoned"]
-StatusFilter = Literal["in-progress", "paused", "on-hold", "resumed", "completed", "abandoned", "any"]
-STATUSES: tuple[str, ...] = ("in-progress", "paused", "on-hold", "resumed", "completed", "abandoned")
-OPEN_STATUSES: tuple[str, ...] = ("in-progress", "paused", "on-hold", "resumed")
-Outcome = Literal["worked", "failed", "partial"]
-Component = Literal[
-    "goal", "progress", "completed", "decisions", "pending", "context", "files", "resume", "summary", "payload"
-]
-COMPONENTS: tuple[str, ...] = (
-    "goal", "progress", "completed", "decisions", "pending", "context", "files", "resume", "summary", "payload"
+from mcp_server_checkpoints.records import (  # re-exported: the vocabulary is shared with the records
+    COMPONENTS as COMPONENTS,
+    MAX_ITEM as MAX_ITEM,
+    MAX_ITEMS as MAX_ITEMS,
+    MAX_SUMMARY as MAX_SUMMARY,
+    MAX_TEXT as MAX_TEXT,
+    MAX_TITLE as MAX_TITLE,
+    OPEN_STATUSES as OPEN_STATUSES,
+    STATUSES as STATUSES,
+    Candidate as Candidate,
+    Checkpoint as Checkpoint,
+    Component as Component,
+    Outcome as Outcome,
+    RecoverResult as RecoverResult,
+    SaveStatus as SaveStatus,
+    SearchHit as SearchHit,
+    SemanticState as SemanticState,
+    Status as Status,
+    StatusChange as StatusChange,
+    StatusFilter as StatusFilter,
+    StatusResult as StatusResult,
 )
-SemanticState = Literal["ready", "warming", "off"]
-
-# Bounds keep one checkpoint well inside a client's tool-output limit and stop hostile input
-# (10k-item lists, megabyte titles) before it reaches the database.
-MAX_TITLE = 300
-MAX_TEXT = 20_000
-MAX_SUMMARY = 200_000
-MAX_ITEMS = 500
-MAX_ITEM = 4_000
 
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
@@ -47,7 +47,8 @@ class LazyModel(BaseModel):
 
 class _Strict(LazyModel):
     # Unknown fields are a caller's mistake worth reporting, not something to drop silently.
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    # from_attributes: an output model (OpenResult) is built from the store's records (records.py).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, from_attributes=True)
 
 
 class FileChange(_Strict):
@@ -114,69 +115,14 @@ class SaveResult(LazyModel):
     redactions: int = Field(default=0, description="Secrets replaced by [REDACTED:kind] before storing")
 
 
-class SearchHit(LazyModel):
-    id: str
-    title: str
-    goal: str
-    project: str | None
-    status: Status
-    progress: int | None
-    next_step: str | None
-    updated_at: str
-    age_hours: float = Field(description="Hours since the checkpoint was saved")
-    score: float
-    lexical: float | None = Field(default=None, description="Lexical (bm25) component of the score, when the query had one")
-    semantic: float | None = Field(default=None, description="Semantic (cosine) component of the score, when embeddings were used")
-
-
 class SearchResult(LazyModel):
     results: list[SearchHit]
     semantic: SemanticState
 
 
-class StatusChange(LazyModel):
-    status: Status
-    at: str
-    note: str | None = None
-
-
 class Integrity(LazyModel):
     verified: bool
     sha256: str | None
-
-
-class Checkpoint(LazyModel):
-    """A stored checkpoint, every field (what `ckpt export` writes, one per line)."""
-
-    id: str
-    title: str
-    goal: str
-    project: str | None = None
-    status: Status
-    progress: int | None = None
-    phase: str | None = None
-    current_work: str | None = None
-    completed: list[str] = []
-    files: list[FileChange] = []
-    decisions: list[Decision] = []
-    next_step: str | None = None
-    remaining: list[str] = []
-    blockers: list[str] = []
-    user_input_needed: list[str] = []
-    approaches: list[Approach] = []
-    preferences: list[str] = []
-    discoveries: list[str] = []
-    resume_instructions: str | None = None
-    summary: str | None = None
-    tags: list[str] = []
-    parent_id: str | None = None
-    session_id: str | None = None
-    agent_id: str | None = None
-    created_at: str
-    updated_at: str
-    redactions: int = 0
-    history: list[StatusChange] = []
-    payload: Payload | None = None
 
 
 class OpenResult(LazyModel):
@@ -212,32 +158,3 @@ class OpenResult(LazyModel):
     history: list[StatusChange]
     summary_markdown: str
     integrity: Integrity
-
-
-class StatusResult(LazyModel):
-    """`mark_status`: the updated header and the whole status history."""
-
-    id: str
-    title: str
-    project: str | None
-    status: Status
-    updated_at: str
-    parent_id: str | None
-    history: list[StatusChange]
-
-
-class Candidate(LazyModel):
-    id: str
-    title: str
-    status: Status
-    age_hours: float
-    score: float
-
-
-class RecoverResult(LazyModel):
-    action: Literal["apply", "confirm", "choose", "none"]
-    confidence: float
-    reasons: list[str]
-    candidates: list[Candidate]
-    text: str
-

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from mcp_server_checkpoints.models import CheckpointFields
 from mcp_server_checkpoints.storage import CheckpointStore, codec, open_database
+from mcp_server_checkpoints.storage.checkpoints import export_line
 from mcp_server_checkpoints.storage.db import utcnow
 from tests.integrations.transcript_fixtures import CWD, FIRST_REQUEST, SESSION, Builder, large_session, session
 
@@ -83,7 +85,7 @@ def test_second_compaction_links_parent_and_stores_a_small_difference(tmp_path: 
         "SELECT id, payload_codec AS codec, LENGTH(payload_blob) AS stored FROM checkpoints")}
     payload = env.store().get(second.id).payload
     assert payload is not None and payload.transcript == transcript.read_text()
-    alone = codec.encode(codec.payload_bytes(payload.model_dump(exclude_none=True)))  # what a full copy would take
+    alone = codec.encode(codec.payload_bytes({k: v for k, v in asdict(payload).items() if v is not None}))  # what a full copy would take
     assert sizes[second.id][0] == "zstd-prefix" and sizes[second.id][1] < len(alone.blob) / 5
 
 
@@ -141,7 +143,7 @@ def test_secrets_in_the_transcript_are_redacted(tmp_path: Path) -> None:
     env.hook("pre-compact", compact_input(transcript))
     saved = env.store().latest_in_session(SESSION)
     assert saved is not None and saved.redactions >= 3
-    dumped = env.store().get(saved.id).model_dump_json()
+    dumped = export_line(env.store().get(saved.id))
     for secret in ("AKIAIOSFODNN7EXAMPLQ", "S3cr3tPa55", "hunter2-correct-horse"):
         assert secret not in dumped
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from mcp_server_checkpoints.models import Checkpoint
+from mcp_server_checkpoints.records import Checkpoint, checkpoint_from_data
 from mcp_server_checkpoints.recovery.render import DEFAULT_LIMIT, render_summary
 from mcp_server_checkpoints.storage.db import iso, utcnow
 
@@ -20,7 +20,7 @@ def cp(**kw: object) -> Checkpoint:
         approaches=[{"approach": "HS256", "outcome": "failed", "note": "shared secret"}], preferences=["tabs"],
         discoveries=["express-jwt unmaintained"], resume_instructions="Run npm test first")
     base.update(kw)
-    return Checkpoint.model_validate(base)
+    return checkpoint_from_data(base)
 
 
 def test_layout_of_the_specification() -> None:

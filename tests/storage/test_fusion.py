@@ -6,6 +6,8 @@ test_semantic_model.py.
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import re
 import threading
@@ -151,7 +153,7 @@ def test_vectors_follow_other_writers_and_replacement(hybrid: CheckpointStore) -
     exported = hybrid.get(saved.id)
     with hybrid.db.read() as c:
         assert c.execute("SELECT COUNT(*) FROM vectors WHERE ref = ?", (saved.id,)).fetchone()[0] == 1
-    report = hybrid.import_checkpoints([exported.model_copy(update={"title": "Invoice export"})], replace=True)
+    report = hybrid.import_checkpoints([dataclasses.replace(exported, title="Invoice export")], replace=True)
     assert report.imported == 1
     with hybrid.db.read() as c:
         assert c.execute("SELECT COUNT(*) FROM vectors WHERE ref = ?", (saved.id,)).fetchone()[0] == 0

@@ -3,7 +3,8 @@
 
 A hook must never get in its client's way: whatever happens it exits 0 (exit 2 would block
 compaction), writes its errors to the hook log, and prints nothing it was not asked for. Neither
-hook imports mcp or loads an embedding model: they run on every compaction and session start.
+hook imports mcp or loads an embedding model: they run on every compaction and session start; and
+session-start does not import pydantic either (half of its time went to that).
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.integrations import transcript as tr
-from mcp_server_checkpoints.models import SaveResult
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.recovery.service import recover
 from mcp_server_checkpoints.storage import CheckpointStore, open_database
 from mcp_server_checkpoints.storage.db import iso, utcnow
 from mcp_server_checkpoints.storage.redact import Redactor
+
+if TYPE_CHECKING:
+    from mcp_server_checkpoints.models import SaveResult
 
 log = logging.getLogger("mcp_server_checkpoints.hooks")
 
@@ -54,6 +56,8 @@ def pre_compact(hook: dict[str, Any], store: CheckpointStore) -> SaveResult | No
     path = hook.get("transcript_path")
     if not isinstance(path, str) or not path:
         raise ValueError("the hook input has no transcript_path")
+    from mcp_server_checkpoints.integrations import transcript as tr  # pydantic: only this hook builds fields
+
     raw = Path(path).expanduser().read_bytes()
     parsed = tr.parse(raw)
     kept, dropped = _tail(raw, max(store.max_payload_bytes - PAYLOAD_MARGIN, 1024))

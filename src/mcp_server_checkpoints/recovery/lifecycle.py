@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import threading
 
-from mcp_server_checkpoints.models import CheckpointFields, RecoverResult, SaveResult
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp_server_checkpoints.models import CheckpointFields, SaveResult
+    from mcp_server_checkpoints.records import RecoverResult
 
 
 class ConversationLink:

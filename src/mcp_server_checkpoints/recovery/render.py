@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mcp_server_checkpoints.models import Checkpoint
+from mcp_server_checkpoints.records import Checkpoint
 from mcp_server_checkpoints.storage.db import parse_iso, utcnow
 
 RULE = "═" * 47

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from mcp_server_checkpoints.errors import NotFoundError
-from mcp_server_checkpoints.models import OPEN_STATUSES, Candidate, Checkpoint, RecoverResult, SearchHit
+from mcp_server_checkpoints.records import OPEN_STATUSES, Candidate, Checkpoint, RecoverResult, SearchHit
 from mcp_server_checkpoints.recovery import confidence, templates
 from mcp_server_checkpoints.recovery.detect import Detection, detect, key_terms, topic_words
 from mcp_server_checkpoints.recovery.render import render_summary
@@ -66,7 +67,7 @@ def topic_match(topic: str, cp: Checkpoint) -> float:
 
 
 def _coverage(terms: list[str], cp: Checkpoint) -> float:
-    data = cp.model_dump(exclude={"payload", "history"})
+    data = dataclasses.asdict(cp)
     groups = [(1.0, set().union(*(_words(data.get(f) or "") for f in _STRONG_FIELDS))),
               (0.75, set().union(*(_words(data.get(f) or "") for f in _MEDIUM_FIELDS))),
               (0.5, set().union(*(_words(data.get(f) or "") for f in _WEAK_FIELDS)))]

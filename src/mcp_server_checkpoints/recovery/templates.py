@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mcp_server_checkpoints.models import Checkpoint
+from mcp_server_checkpoints.records import Checkpoint
 from mcp_server_checkpoints.recovery.render import human_age
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import re
 import secrets
@@ -13,8 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
 from mcp_server_checkpoints.errors import (
     ContextIntegrityError,
     InvalidInputError,
@@ -22,20 +22,16 @@ from mcp_server_checkpoints.errors import (
     PayloadTooLargeError,
     StorageError,
 )
-from mcp_server_checkpoints.models import (
+from mcp_server_checkpoints.records import (
     OPEN_STATUSES,
     STATUSES,
-    Approach,
     Checkpoint,
-    CheckpointFields,
-    Decision,
-    FileChange,
-    Payload,
-    SaveResult,
+    PayloadRecord,
     SearchHit,
     SemanticState,
     StatusChange,
     StatusResult,
+    checkpoint_from_data,
 )
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
@@ -46,7 +42,10 @@ from mcp_server_checkpoints.storage.search import SearchOutcome
 from mcp_server_checkpoints.storage.search import age_hours as age_hours  # re-exported: tools use it
 from mcp_server_checkpoints.storage.search import search as hybrid_search
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic models: imported where they are built, so a hook that only reads never imports pydantic
+    from pydantic import TypeAdapter
+
+    from mcp_server_checkpoints.models import CheckpointFields, Payload, SaveResult
     from mcp_server_checkpoints.storage.semantic import SemanticIndex
 
 JSON_LIST_FIELDS = (
@@ -122,9 +121,23 @@ def check_text(value: Any, what: str = "") -> None:
         )
 
 
-_NESTED: dict[str, type[BaseModel]] = {
-    "files": FileChange, "decisions": Decision, "approaches": Approach, "history": StatusChange,
-}
+def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> dict[str, Any]:
+    """A model's or a record's fields as plain data."""
+    if isinstance(model, (Checkpoint, PayloadRecord)):
+        return dataclasses.asdict(model)
+    return model.model_dump()
+
+
+@functools.cache
+def _export_adapter() -> TypeAdapter[Checkpoint]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Checkpoint)
+
+
+def export_line(cp: Checkpoint) -> str:
+    """One line of `ckpt export`: the checkpoint as JSON, every field."""
+    return _export_adapter().dump_json(cp).decode("utf-8")
 
 
 @dataclass
@@ -169,17 +182,21 @@ class CheckpointStore:
     # -- writing -----------------------------------------------------------------------
     def _redacted(self, model: CheckpointFields | Checkpoint) -> tuple[Any, int]:
         """The same model with every secret in its text and payload replaced; and how many there were."""
-        data = model.model_dump(exclude={"payload"})
+        data = _plain(model)
+        payload = data.pop("payload")
         clean, n = self.redactor.redact_value(data)
-        payload = None
-        if model.payload is not None:
-            pdata, m = self.redactor.redact_value(model.payload.model_dump())
-            payload, n = Payload.model_construct(**pdata), n + m
+        if payload is not None:
+            payload, m = self.redactor.redact_value(payload)
+            n += m
+        if isinstance(model, Checkpoint):
+            return checkpoint_from_data({**clean, "payload": payload}), n
+        from mcp_server_checkpoints.models import Approach, Decision, FileChange, Payload
+
         # model_construct: the input was validated already, and a marker may be longer than the secret it replaced.
-        for key, cls in _NESTED.items():
-            if key in clean:
-                clean[key] = [cls.model_construct(**item) for item in clean[key] or []]
-        return type(model).model_construct(**clean, payload=payload), n
+        for key, cls in (("files", FileChange), ("decisions", Decision), ("approaches", Approach)):
+            clean[key] = [cls.model_construct(**item) for item in clean[key] or []]
+        return type(model).model_construct(
+            **clean, payload=Payload.model_construct(**payload) if payload is not None else None), n
 
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
         now = now or utcnow()
@@ -202,15 +219,17 @@ class CheckpointStore:
             sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
         if self.semantic is not None:
             self.semantic.notify()  # embedded in the background: a save never waits for the model
+        from mcp_server_checkpoints.models import SaveResult
+
         return SaveResult(
             id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
             stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions,
         )
 
-    def _payload_bytes(self, payload: Payload | None) -> bytes | None:
+    def _payload_bytes(self, payload: Payload | PayloadRecord | None) -> bytes | None:
         if payload is None:
             return None
-        data = payload.model_dump(exclude_none=True)
+        data = {k: v for k, v in _plain(payload).items() if v is not None}
         if not data:
             return None
         plain = codec.payload_bytes(data)
@@ -226,7 +245,7 @@ class CheckpointStore:
 
     @staticmethod
     def _row(fields: CheckpointFields | Checkpoint, **extra: Any) -> dict[str, Any]:
-        data = fields.model_dump(exclude={"payload", "history", "id", "status", "created_at", "updated_at", "redactions"})
+        data = _plain(fields)
         row: dict[str, Any] = {k: data.get(k) for k in TEXT_FIELDS}
         row["progress"] = data.get("progress")
         for k in JSON_LIST_FIELDS:
@@ -349,7 +368,8 @@ class CheckpointStore:
                 raise NotFoundError(self._not_found(cid))
             payload = None
             if with_payload and row["payload_blob"] is not None:
-                payload = Payload.model_validate_json(self._plain_payload(c, cid))
+                stored = json.loads(self._plain_payload(c, cid))
+                payload = PayloadRecord(**{k: stored.get(k) for k in ("transcript", "tool_history", "project_state")})
             history = self._history(c, cid)  # in the same snapshot as the row (a status change may land meanwhile)
         return self._checkpoint(row, history, payload)
 
@@ -389,13 +409,15 @@ class CheckpointStore:
         return plain
 
     @staticmethod
-    def _checkpoint(row: sqlite3.Row, history: list[StatusChange], payload: Payload | None) -> Checkpoint:
+    def _checkpoint(row: sqlite3.Row, history: list[StatusChange], payload: PayloadRecord | None) -> Checkpoint:
         data: dict[str, Any] = {k: row[k] for k in TEXT_FIELDS}
         data.update(id=row["id"], status=row["status"], progress=row["progress"],
                     created_at=row["created_at"], updated_at=row["updated_at"], redactions=row["redactions"])
         for k in JSON_LIST_FIELDS:
             data[k] = json.loads(row[k] or "[]")
-        return Checkpoint(**data, history=history, payload=payload)
+        cp = checkpoint_from_data(data)
+        cp.history, cp.payload = history, payload
+        return cp
 
     def latest_in_session(self, session_id: str) -> Checkpoint | None:
         """The newest checkpoint saved in one client session (any status)."""
@@ -482,11 +504,11 @@ class CheckpointStore:
         prepared: list[tuple[Checkpoint, bytes | None]] = []
         for cp in ordered:
             try:
-                check_text(cp.model_dump(), cp.id)
+                check_text(dataclasses.asdict(cp), cp.id)
                 if not ID_PATTERN.match(cp.id):
                     raise InvalidInputError("id must be 1–200 letters, digits, '.', '_', ':' or '-'")
                 clean, n = self._redacted(cp)
-                cp = clean.model_copy(update={"redactions": cp.redactions + n})
+                cp = dataclasses.replace(clean, redactions=cp.redactions + n)
                 for ts in (cp.created_at, cp.updated_at, *(h.at for h in cp.history)):
                     parse_iso(ts)
                 prepared.append((cp, self._payload_bytes(cp.payload)))
@@ -524,8 +546,10 @@ class CheckpointStore:
 
     @staticmethod
     def parse_export_line(line: str) -> Checkpoint:
+        from pydantic import ValidationError
+
         try:
-            return Checkpoint.model_validate_json(line)
+            return _export_adapter().validate_json(line)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()[:5])
             raise InvalidInputError(problems) from None

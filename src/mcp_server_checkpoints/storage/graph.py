@@ -21,7 +21,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-
 from mcp_server_checkpoints.errors import InvalidInputError, NotFoundError
 from mcp_server_checkpoints.graph_models import (
     AddedObservations,
@@ -31,8 +30,9 @@ from mcp_server_checkpoints.graph_models import (
     ObservationDeletion,
     Relation,
 )
-from mcp_server_checkpoints.models import STATUSES
+from mcp_server_checkpoints.records import STATUSES
 from mcp_server_checkpoints.storage.db import Database, iso, utcnow
+from mcp_server_checkpoints.storage.graph_rows import SEP, fold, insert_entity, insert_observations, insert_relation, reindex
 from mcp_server_checkpoints.storage.lexical import fts_query
 from mcp_server_checkpoints.storage.redact import Redactor
 
@@ -64,55 +64,6 @@ def check_strings(values: Iterable[str], what: str) -> None:
             raise InvalidInputError(
                 f"{what} contains an unpaired UTF-16 surrogate, which cannot be stored; send valid Unicode text"
             ) from None
-
-
-def fold(text: str) -> str:
-    """Case folding for substring search: `toLowerCase()` in the official server, `str.lower()` here."""
-    return text.lower()
-
-
-# Joins an entity's folded name, type and observations into one searchable string; a query that
-# holds it takes the slow exact path (a match must not span two fields).
-SEP = "\x1f"
-
-
-def reindex(c: sqlite3.Connection, entity_ids: Iterable[int]) -> None:
-    """Rewrite the search rows of these entities: the folded haystack and the full-text row (deleted ones lose theirs)."""
-    ids = json.dumps(sorted(set(entity_ids)))
-    c.execute("DELETE FROM graph_fts WHERE rowid IN (SELECT value FROM json_each(?))", (ids,))
-    rows = c.execute("SELECT id, name, entity_type FROM graph_entities WHERE id IN (SELECT value FROM json_each(?))",
-                     (ids,)).fetchall()
-    obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
-    for eid, content in c.execute(
-            "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
-            " ORDER BY entity_id, derived DESC, id", (ids,)):
-        obs[int(eid)].append(content)
-    c.executemany("UPDATE graph_entities SET search_lc = ? WHERE id = ?",
-                  [(SEP.join(fold(x) for x in (r[1], r[2], *obs[int(r[0])])), r[0]) for r in rows])
-    c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
-                  [(r[0], r[1], r[2], "\n".join(obs[int(r[0])])) for r in rows])
-
-
-def insert_entity(c: sqlite3.Connection, name: str, entity_type: str, checkpoint_id: str | None = None) -> int:
-    cur = c.execute("INSERT INTO graph_entities (name, entity_type, checkpoint_id) VALUES (?, ?, ?)",
-                    (name, entity_type, checkpoint_id))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
-
-
-def insert_observations(c: sqlite3.Connection, entity_id: int, contents: Sequence[str], *, derived: bool = False) -> None:
-    c.executemany(
-        "INSERT INTO graph_observations (entity_id, content, derived) VALUES (?, ?, ?)",
-        [(entity_id, o, int(derived)) for o in contents],
-    )
-
-
-def insert_relation(c: sqlite3.Connection, rel: Relation) -> bool:
-    """Insert unless the triple exists; True when it was new."""
-    cur = c.execute(
-        "INSERT OR IGNORE INTO graph_relations (from_name, to_name, relation_type) VALUES (?, ?, ?)", rel.key()
-    )
-    return cur.rowcount > 0
 
 
 def rrf(*rankings: Sequence[str], k: int = RRF_K) -> list[str]:
@@ -168,7 +119,7 @@ class GraphStore:
         for r in relations:
             check_strings(r.key(), "a relation")
         with self.db.write() as c:
-            return [r for r in relations if insert_relation(c, r)]
+            return [r for r in relations if insert_relation(c, r.key())]
 
     def add_observations(self, additions: Sequence[ObservationAddition]) -> list[AddedObservations]:
         """Append observations not already on the entity; a missing entity fails the whole call."""

@@ -16,14 +16,8 @@ from pydantic import ValidationError
 
 from mcp_server_checkpoints.errors import InvalidInputError
 from mcp_server_checkpoints.graph_models import Entity, Relation
-from mcp_server_checkpoints.storage.graph import (
-    GraphStore,
-    check_strings,
-    insert_entity,
-    insert_observations,
-    insert_relation,
-    reindex,
-)
+from mcp_server_checkpoints.storage.graph import GraphStore, check_strings
+from mcp_server_checkpoints.storage.graph_rows import insert_entity, insert_observations, insert_relation, reindex
 
 
 @dataclass
@@ -80,7 +74,7 @@ def import_lines(graph: GraphStore, lines: Iterable[str | bytes]) -> MemoryImpor
             touched.append(eid)
             report.entities += 1
         for n, r in relations:
-            if insert_relation(c, r):
+            if insert_relation(c, r.key()):
                 report.relations += 1
             else:
                 report.skipped_existing += 1

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.models import OPEN_STATUSES, STATUSES, SearchHit, SemanticState
+from mcp_server_checkpoints.records import OPEN_STATUSES, STATUSES, SearchHit, SemanticState
 from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
 from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
 

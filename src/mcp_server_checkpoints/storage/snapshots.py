@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from mcp_server_checkpoints.storage.graph_rows import insert_entity, insert_observations, insert_relation, reindex
+
 SNAPSHOT_TYPE = "session-snapshot"
 CONTINUES = "continues"
 # A compaction summary can be 200 kB: the graph gets its opening, the checkpoint keeps it all.
@@ -78,8 +80,6 @@ def snapshot_observations(row: sqlite3.Row, status_note: str | None = None) -> l
 
 def sync_snapshot(c: sqlite3.Connection, checkpoint_id: str) -> None:
     """Create or rewrite a checkpoint's entity and its `continues` relation, in the caller's transaction."""
-    from mcp_server_checkpoints.graph_models import Relation
-    from mcp_server_checkpoints.storage.graph import insert_entity, insert_observations, insert_relation, reindex
 
     cur = c.cursor()
     cur.row_factory = sqlite3.Row
@@ -100,7 +100,7 @@ def sync_snapshot(c: sqlite3.Connection, checkpoint_id: str) -> None:
                   " OR content IN (SELECT value FROM json_each(?)))", (eid, json.dumps(observations)))
     insert_observations(c, eid, observations, derived=True)
     if row["parent_id"]:
-        insert_relation(c, Relation.of(checkpoint_id, row["parent_id"], CONTINUES))
+        insert_relation(c, (checkpoint_id, row["parent_id"], CONTINUES))
     reindex(c, [eid])
 
 

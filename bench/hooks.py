@@ -5,8 +5,8 @@ What is measured
 * `ckpt hook pre-compact` on transcripts of 1 MB and 10 MB (realistic turns: reads, edits, test output,
   todos, a compaction, malformed lines), first capture of a session and a later one (its payload is
   stored against the previous one's), as Claude Code runs it: a new process, JSON on stdin.
-* `ckpt hook session-start` with source `compact` (recovered summary of that session) and `startup`
-  (proactive offer), on the same database.
+* `ckpt hook session-start` with source `startup` (a new session in the project: the proactive offer
+  of that work) and `compact` (the recovered summary of that session), on the same database.
 * The payload sizes: raw JSON, stored (zstd), and the ratio; for the second capture, stored against
   its parent.
 Budgets (DESIGN.md): session-start < 300 ms; pre-compact < 1 s for a 10 MB transcript.
@@ -95,14 +95,16 @@ def main() -> None:
                 timings["later"].append(run_hook("pre-compact", hook, db, env)[0])
                 cpu["later"].append(CPU["last"][-1])
                 start = {"session_id": SESSION, "cwd": CWD, "hook_event_name": "SessionStart"}
+                # a fresh session in the same project: the proactive check offers the work (before the
+                # compact session-start below marks it resumed, after which nothing would be offered)
+                ms, out = run_hook("session-start", {**start, "session_id": "new", "source": "startup"}, db, env)
+                assert "found unfinished work" in out, out
+                timings["startup"].append(ms)
+                cpu["startup"].append(CPU["last"][-1])
                 ms, out = run_hook("session-start", {**start, "source": "compact"}, db, env)
-                assert "additionalContext" in out
+                assert "CONTEXT RECOVERED FROM CHECKPOINT" in out, out
                 timings["compact"].append(ms)
                 cpu["compact"].append(CPU["last"][-1])
-                # a fresh session in the same project: the proactive check
-                timings["startup"].append(run_hook("session-start", {**start, "session_id": "new", "source": "startup"},
-                                                   db, env)[0])
-                cpu["startup"].append(CPU["last"][-1])
                 if run == 0:
                     store = CheckpointStore(open_database(db))
                     for r in store.db.conn().execute(

@@ -103,6 +103,23 @@ def test_vector_index_top_k_exact_and_grows() -> None:
     assert len(idx.top_k(q, 500)) == 50
 
 
+
+def test_vector_index_top_k_matches_a_float64_reference() -> None:
+    """top_k's own dot product (not BLAS's sgemv) is exact float32 cosine: same order as float64."""
+    idx = VectorIndex(kind="checkpoint", model="m", dim=384)
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(3_000, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    for i, v in enumerate(vecs):
+        idx.put(f"r{i}", v)
+    q = vecs[11] + rng.normal(0, 0.5, 384).astype(np.float32)
+    q /= np.linalg.norm(q)
+    ref = vecs.astype(np.float64) @ q.astype(np.float64)
+    got = idx.top_k(q, 100)
+    assert [r for r, _ in got] == [f"r{i}" for i in np.argsort(-ref, kind="stable")[:100]]
+    assert max(abs(s - ref[int(r[1:])]) for r, s in got) < 1e-6
+    assert [r for r, _ in idx.top_k(q, 1)] == [got[0][0]]
+
 def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
     jwt = hybrid.save(cp(title="JWT refresh endpoint", goal="rotate credentials"))
     hybrid.save(cp(title="Invoice PDF export", goal="billing"))

@@ -265,6 +265,28 @@ def test_words_common_only_in_older_rows_still_bound_the_ranking(store: Checkpoi
     assert floor == 4_000 - int(300 * 4_000 / 2_000)  # none among the newest 1,000, 2,000 in all
 
 
+
+def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: CheckpointStore,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-term shares and a rare query's whole-table count are counted once, not on every search."""
+    from mcp_server_checkpoints.storage import search as S
+
+    monkeypatch.setattr(S, "_SHARE_CACHE", {})
+    monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
+    monkeypatch.setattr(S, "PROBE_ROWS", 1_000)
+    _fill(store, [f"legacy {'django' if i < 2_000 else 'rust'} port" for i in range(4_000)])
+    counts: list[str] = []
+    count = S._count
+    monkeypatch.setattr(S, "_count", lambda c, match, floor: counts.append(match) or count(c, match, floor))
+    with store.db.read() as c:
+        first = S._plan(c, "k", '"django"', 4_000, bounded=True)
+        assert counts == ['"django"', '"django"']  # its share of the newest rows, then the whole table
+        assert S._plan(c, "k", '"django"', 4_000, bounded=True) == first
+        assert S._plan(c, "k", '"django"', 4_100, bounded=True)[0] == first[0]
+        assert len(counts) == 2  # cached: 100 new rows are not a tenth of the probe
+        S._plan(c, "k", '"django"', 4_101, bounded=True)
+        assert len(counts) == 4  # counted again
+
 def _graph(store: CheckpointStore) -> GraphStore:
     sem = store.semantic
     assert sem is not None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +88,8 @@ def age_hours(ts: str, now: datetime) -> float:
 # FTS5's bm25 gives a term found in more than half the rows an IDF of ~0 (it clamps log((N - n + 0.5) /
 # (n + 0.5)) to 1e-6): such a term changes no score but makes FTS5 visit most of the table, so it is
 # dropped. A term's share of rows is counted among the newest PROBE_ROWS (a count costs a tenth of
-# ranking the same rows) and cached per database until a tenth as many rows again have been added.
+# ranking the same rows) and cached per database until a tenth as many rows again have been added;
+# so is a rare term's count of matches in the whole table (see `_plan`).
 PROBE_ROWS = 10_000
 # Hybrid: bm25 ranks the newest rows that hold about this many matches (cosine still sees every row).
 # bm25() costs ~1 µs a matched row: a 3-word query of common words matched 7,000 of the newest 10,000
@@ -102,6 +103,17 @@ def _count(c: sqlite3.Connection, match: str, floor: int) -> int:
                          (match, floor)).fetchone()[0])
 
 
+def _cached(key: str, what: str, total: int, count: Callable[[], float]) -> float:
+    """`count()` for `what` (a term's share of the newest rows, or its matches in the whole table),
+    remembered per database until a tenth of PROBE_ROWS rows have been added (`total`: the newest rowid)."""
+    hit = _SHARE_CACHE.get((key, what))
+    if hit is None or not 0 <= total - hit[1] <= PROBE_ROWS // 10:
+        if len(_SHARE_CACHE) >= 50_000:
+            _SHARE_CACHE.clear()
+        hit = _SHARE_CACHE[(key, what)] = (count(), total)
+    return hit[0]
+
+
 def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool) -> tuple[str, int]:
     """The MATCH expression bm25 ranks (useless terms dropped) and the rowid it ranks above.
 
@@ -112,12 +124,8 @@ def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool
     probe_floor = max(total - PROBE_ROWS, 0)
     shares: list[tuple[float, str]] = []
     for term in match.split(" OR "):
-        cached = _SHARE_CACHE.get((key, term))
-        if cached is None or not 0 <= total - cached[1] <= PROBE_ROWS // 10:
-            cached = _SHARE_CACHE[(key, term)] = (_count(c, term, probe_floor) / (total - probe_floor), total)
-            if len(_SHARE_CACHE) > 50_000:
-                _SHARE_CACHE.clear()
-        shares.append((cached[0], term))
+        share = _cached(key, term, total, lambda: _count(c, term, probe_floor) / (total - probe_floor))  # called at once
+        shares.append((share, term))
     kept = [(s, t) for s, t in shares if s <= 0.5] or [min(shares)]
     match = " OR ".join(t for _, t in kept)
     if not bounded:
@@ -126,7 +134,10 @@ def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool
     if share * total > LEXICAL_BUDGET:
         return match, max(total - int(LEXICAL_BUDGET / share), 0)
     # Rare among the newest rows: the whole table is cheap unless the words are common in older rows.
-    older = _count(c, match, 0)
+    # Counted per term (cached: terms recur, whole queries seldom do); the sum bounds the OR's matches.
+    older = 0.0
+    for _, term in kept:
+        older += _cached(key, f"all {term}", total, lambda: _count(c, term, 0))  # called at once
     if older <= 2 * LEXICAL_BUDGET:
         return match, 0
     return match, max(total - int(LEXICAL_BUDGET * total / older), 0)

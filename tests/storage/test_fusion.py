@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -104,8 +105,12 @@ def test_vector_index_top_k_exact_and_grows() -> None:
 
 
 
-def test_vector_index_top_k_matches_a_float64_reference() -> None:
-    """top_k's own dot product (not BLAS's sgemv) is exact float32 cosine: same order as float64."""
+def test_vector_index_top_k_matches_a_float64_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """top_k's own dot product (not BLAS's sgemv) is exact float32 cosine: same order as float64,
+    whether the matrix is scanned on one thread or in two halves on two."""
+    from mcp_server_checkpoints.storage import vectors as V
+
+    monkeypatch.setattr(V, "SPLIT_ROWS", 1_000)
     idx = VectorIndex(kind="checkpoint", model="m", dim=384)
     rng = np.random.default_rng(2)
     vecs = rng.normal(size=(3_000, 384)).astype(np.float32)
@@ -119,6 +124,9 @@ def test_vector_index_top_k_matches_a_float64_reference() -> None:
     assert [r for r, _ in got] == [f"r{i}" for i in np.argsort(-ref, kind="stable")[:100]]
     assert max(abs(s - ref[int(r[1:])]) for r, s in got) < 1e-6
     assert [r for r, _ in idx.top_k(q, 1)] == [got[0][0]]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert idx.top_k(q, 100, pool=pool) == got
+        assert idx.top_k(q, 5_000, pool=pool) == idx.top_k(q, 5_000)
 
 def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
     jwt = hybrid.save(cp(title="JWT refresh endpoint", goal="rotate credentials"))

@@ -183,14 +183,6 @@ def _rows_by(c: sqlite3.Connection, col: str, keys: list[Any], f: _Filter) -> li
     return rows
 
 
-def _embed_and_rank(sem: SemanticIndex, query: str) -> tuple[Matrix, list[tuple[str, float]]] | None:
-    """The query's vector and its CANDIDATES nearest checkpoints (run on the pool, beside bm25)."""
-    qvec, index = sem.query_vector(query), sem.index
-    if qvec is None or index is None:
-        return None
-    return qvec, index.top_k(qvec, CANDIDATES)
-
-
 def _semantic(c: sqlite3.Connection, sem: SemanticIndex, ranked: tuple[Matrix, list[tuple[str, float]]] | None,
               f: _Filter, need: int) -> list[tuple[dict[str, Any], float]]:
     """(row, cosine) for the checkpoints most similar to the query vector that pass the filters."""
@@ -201,7 +193,7 @@ def _semantic(c: sqlite3.Connection, sem: SemanticIndex, ranked: tuple[Matrix, l
     k = CANDIDATES
     while True:
         if k > CANDIDATES:
-            top = index.top_k(qvec, k)
+            top = index.top_k(qvec, k, pool=_pool())
         cos = dict(top)
         rows = _rows_by(c, "id", list(cos), f)
         if len(rows) >= need or len(top) < k or k >= len(index):
@@ -317,15 +309,16 @@ def search(
             ranked = [{**dict(r), "score": round(1.0 / (1.0 + age_hours(r["created_at"], now) / 24.0), 4),
                        "lexical": None, "semantic": None} for r in rows]
         else:
-            # The query is embedded and ranked by cosine on another thread while bm25 runs here:
-            # torch, numpy and SQLite release the GIL, so on two cores a search costs the slower
-            # side, not the sum.
-            pending = _pool().submit(_embed_and_rank, semantic, query) if use_semantic and semantic is not None else None
+            # The query is embedded on another thread while bm25 runs here (torch and SQLite release
+            # the GIL), then both threads scan half of the vector matrix each (see VectorIndex.top_k).
+            pending = _pool().submit(semantic.query_vector, query) if use_semantic and semantic is not None else None
             try:
                 lex = (_lexical(c, str(db.path), match, f, need, bounded=use_semantic)
                        if match is not None and mode != "semantic" else [])
             finally:
-                nearest = pending.result() if pending is not None else None
+                qvec = pending.result() if pending is not None else None
+            index = semantic.index if semantic is not None else None
+            nearest = (qvec, index.top_k(qvec, CANDIDATES, pool=_pool())) if qvec is not None and index is not None else None
             sem = _semantic(c, semantic, nearest, f, need) if semantic is not None and nearest is not None else []
             if sem:
                 ranked = fuse(lex, sem, fusion, weight)

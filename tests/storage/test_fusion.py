@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -104,6 +105,30 @@ def test_vector_index_top_k_exact_and_grows() -> None:
     assert [r for r, _ in got] == [r for r, _ in expected[:5]]
     assert len(idx.top_k(q, 500)) == 50
 
+
+
+def test_vector_index_top_k_matches_a_float64_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """top_k's own dot product (not BLAS's sgemv) is exact float32 cosine: same order as float64,
+    whether the matrix is scanned on one thread or in two halves on two."""
+    from mcp_server_checkpoints.storage import vectors as V
+
+    monkeypatch.setattr(V, "SPLIT_ROWS", 1_000)
+    idx = VectorIndex(kind="checkpoint", model="m", dim=384)
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(3_000, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    for i, v in enumerate(vecs):
+        idx.put(f"r{i}", v)
+    q = vecs[11] + rng.normal(0, 0.5, 384).astype(np.float32)
+    q /= np.linalg.norm(q)
+    ref = vecs.astype(np.float64) @ q.astype(np.float64)
+    got = idx.top_k(q, 100)
+    assert [r for r, _ in got] == [f"r{i}" for i in np.argsort(-ref, kind="stable")[:100]]
+    assert max(abs(s - ref[int(r[1:])]) for r, s in got) < 1e-6
+    assert [r for r, _ in idx.top_k(q, 1)] == [got[0][0]]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert idx.top_k(q, 100, pool=pool) == got
+        assert idx.top_k(q, 5_000, pool=pool) == idx.top_k(q, 5_000)
 
 def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
     jwt = hybrid.save(cp(title="JWT refresh endpoint", goal="rotate credentials"))
@@ -249,6 +274,28 @@ def test_words_common_only_in_older_rows_still_bound_the_ranking(store: Checkpoi
         match, floor = S._plan(c, "k", '"django"', 4_000, bounded=True)
     assert floor == 4_000 - int(300 * 4_000 / 2_000)  # none among the newest 1,000, 2,000 in all
 
+
+
+def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: CheckpointStore,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-term shares and a rare query's whole-table count are counted once, not on every search."""
+    from mcp_server_checkpoints.storage import search as S
+
+    monkeypatch.setattr(S, "_SHARE_CACHE", {})
+    monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
+    monkeypatch.setattr(S, "PROBE_ROWS", 1_000)
+    _fill(store, [f"legacy {'django' if i < 2_000 else 'rust'} port" for i in range(4_000)])
+    counts: list[str] = []
+    count = S._count
+    monkeypatch.setattr(S, "_count", lambda c, match, floor: counts.append(match) or count(c, match, floor))
+    with store.db.read() as c:
+        first = S._plan(c, "k", '"django"', 4_000, bounded=True)
+        assert counts == ['"django"', '"django"']  # its share of the newest rows, then the whole table
+        assert S._plan(c, "k", '"django"', 4_000, bounded=True) == first
+        assert S._plan(c, "k", '"django"', 4_100, bounded=True)[0] == first[0]
+        assert len(counts) == 2  # cached: 100 new rows are not a tenth of the probe
+        S._plan(c, "k", '"django"', 4_101, bounded=True)
+        assert len(counts) == 4  # counted again
 
 def _graph(store: CheckpointStore) -> GraphStore:
     sem = store.semantic

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +88,8 @@ def age_hours(ts: str, now: datetime) -> float:
 # FTS5's bm25 gives a term found in more than half the rows an IDF of ~0 (it clamps log((N - n + 0.5) /
 # (n + 0.5)) to 1e-6): such a term changes no score but makes FTS5 visit most of the table, so it is
 # dropped. A term's share of rows is counted among the newest PROBE_ROWS (a count costs a tenth of
-# ranking the same rows) and cached per database until a tenth as many rows again have been added.
+# ranking the same rows) and cached per database until a tenth as many rows again have been added;
+# so is a rare term's count of matches in the whole table (see `_plan`).
 PROBE_ROWS = 10_000
 # Hybrid: bm25 ranks the newest rows that hold about this many matches (cosine still sees every row).
 # bm25() costs ~1 µs a matched row: a 3-word query of common words matched 7,000 of the newest 10,000
@@ -102,6 +103,17 @@ def _count(c: sqlite3.Connection, match: str, floor: int) -> int:
                          (match, floor)).fetchone()[0])
 
 
+def _cached(key: str, what: str, total: int, count: Callable[[], float]) -> float:
+    """`count()` for `what` (a term's share of the newest rows, or its matches in the whole table),
+    remembered per database until a tenth of PROBE_ROWS rows have been added (`total`: the newest rowid)."""
+    hit = _SHARE_CACHE.get((key, what))
+    if hit is None or not 0 <= total - hit[1] <= PROBE_ROWS // 10:
+        if len(_SHARE_CACHE) >= 50_000:
+            _SHARE_CACHE.clear()
+        hit = _SHARE_CACHE[(key, what)] = (count(), total)
+    return hit[0]
+
+
 def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool) -> tuple[str, int]:
     """The MATCH expression bm25 ranks (useless terms dropped) and the rowid it ranks above.
 
@@ -112,12 +124,8 @@ def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool
     probe_floor = max(total - PROBE_ROWS, 0)
     shares: list[tuple[float, str]] = []
     for term in match.split(" OR "):
-        cached = _SHARE_CACHE.get((key, term))
-        if cached is None or not 0 <= total - cached[1] <= PROBE_ROWS // 10:
-            cached = _SHARE_CACHE[(key, term)] = (_count(c, term, probe_floor) / (total - probe_floor), total)
-            if len(_SHARE_CACHE) > 50_000:
-                _SHARE_CACHE.clear()
-        shares.append((cached[0], term))
+        share = _cached(key, term, total, lambda: _count(c, term, probe_floor) / (total - probe_floor))  # called at once
+        shares.append((share, term))
     kept = [(s, t) for s, t in shares if s <= 0.5] or [min(shares)]
     match = " OR ".join(t for _, t in kept)
     if not bounded:
@@ -126,7 +134,10 @@ def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool
     if share * total > LEXICAL_BUDGET:
         return match, max(total - int(LEXICAL_BUDGET / share), 0)
     # Rare among the newest rows: the whole table is cheap unless the words are common in older rows.
-    older = _count(c, match, 0)
+    # Counted per term (cached: terms recur, whole queries seldom do); the sum bounds the OR's matches.
+    older = 0.0
+    for _, term in kept:
+        older += _cached(key, f"all {term}", total, lambda: _count(c, term, 0))  # called at once
     if older <= 2 * LEXICAL_BUDGET:
         return match, 0
     return match, max(total - int(LEXICAL_BUDGET * total / older), 0)
@@ -172,14 +183,6 @@ def _rows_by(c: sqlite3.Connection, col: str, keys: list[Any], f: _Filter) -> li
     return rows
 
 
-def _embed_and_rank(sem: SemanticIndex, query: str) -> tuple[Matrix, list[tuple[str, float]]] | None:
-    """The query's vector and its CANDIDATES nearest checkpoints (run on the pool, beside bm25)."""
-    qvec, index = sem.query_vector(query), sem.index
-    if qvec is None or index is None:
-        return None
-    return qvec, index.top_k(qvec, CANDIDATES)
-
-
 def _semantic(c: sqlite3.Connection, sem: SemanticIndex, ranked: tuple[Matrix, list[tuple[str, float]]] | None,
               f: _Filter, need: int) -> list[tuple[dict[str, Any], float]]:
     """(row, cosine) for the checkpoints most similar to the query vector that pass the filters."""
@@ -190,7 +193,7 @@ def _semantic(c: sqlite3.Connection, sem: SemanticIndex, ranked: tuple[Matrix, l
     k = CANDIDATES
     while True:
         if k > CANDIDATES:
-            top = index.top_k(qvec, k)
+            top = index.top_k(qvec, k, pool=_pool())
         cos = dict(top)
         rows = _rows_by(c, "id", list(cos), f)
         if len(rows) >= need or len(top) < k or k >= len(index):
@@ -306,15 +309,16 @@ def search(
             ranked = [{**dict(r), "score": round(1.0 / (1.0 + age_hours(r["created_at"], now) / 24.0), 4),
                        "lexical": None, "semantic": None} for r in rows]
         else:
-            # The query is embedded and ranked by cosine on another thread while bm25 runs here:
-            # torch, numpy and SQLite release the GIL, so on two cores a search costs the slower
-            # side, not the sum.
-            pending = _pool().submit(_embed_and_rank, semantic, query) if use_semantic and semantic is not None else None
+            # The query is embedded on another thread while bm25 runs here (torch and SQLite release
+            # the GIL), then both threads scan half of the vector matrix each (see VectorIndex.top_k).
+            pending = _pool().submit(semantic.query_vector, query) if use_semantic and semantic is not None else None
             try:
                 lex = (_lexical(c, str(db.path), match, f, need, bounded=use_semantic)
                        if match is not None and mode != "semantic" else [])
             finally:
-                nearest = pending.result() if pending is not None else None
+                qvec = pending.result() if pending is not None else None
+            index = semantic.index if semantic is not None else None
+            nearest = (qvec, index.top_k(qvec, CANDIDATES, pool=_pool())) if qvec is not None and index is not None else None
             sem = _semantic(c, semantic, nearest, f, need) if semantic is not None and nearest is not None else []
             if sem:
                 ranked = fuse(lex, sem, fusion, weight)

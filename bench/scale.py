@@ -24,6 +24,7 @@ off, alternating runs (bench/latency.py's method).
     .venv/bin/python bench/scale.py                       # --sizes 10000,100000 --samples 200 --spawn-runs 10
     .venv/bin/python bench/scale.py --sizes 10000 --samples 50 --spawn-runs 3
     .venv/bin/python bench/scale.py --keep ~/.cache/ckpt-bench   # reuse the populated files next time
+    .venv/bin/python bench/scale.py --spawn-only --spawn-runs 10  # only stdio spawn → initialize
 
 Nothing is asserted: the script prints a Markdown table (stdout; progress on stderr).
 """
@@ -216,13 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embed-sample", type=L._positive, default=2_000)
     p.add_argument("--spawn-runs", type=int, default=10)
     p.add_argument("--seed", type=int, default=20251122)
+    p.add_argument("--spawn-only", action="store_true", help="only the stdio start-up comparison (no databases)")
     p.add_argument("--keep", type=Path, default=None, metavar="DIR",
                    help="keep the populated databases in DIR and reuse them on later runs (100k takes ~6 min to fill)")
     args = p.parse_args(argv)
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if args.sizes:
+        if args.sizes and not args.spawn_only:
             t = time.perf_counter()
             embedder = load_embedder()
             progress(f"model loaded in {time.perf_counter() - t:.1f} s")

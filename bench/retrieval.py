@@ -14,7 +14,9 @@ kind, for lexical only (bm25), semantic only (cosine) and hybrid (several fusion
 one is marked). Checkpoints are embedded with the real model before timing anything. Then the
 memory-server tools: each summary as a knowledge-graph entity searched with this server's
 `search_nodes` (the official substring match, then its ranked fallback, bm25 alone or fused with
-the entities' embeddings), and the official substring rule alone as the baseline.
+the entities' embeddings), and the official memory server itself as the baseline: the same entities
+created in it and every query sent to its `search_nodes` over stdio (npx; the row is left out without
+Node.js).
 
     .venv/bin/python bench/retrieval.py                # Markdown tables on stdout
     .venv/bin/python bench/retrieval.py --show-misses  # also the queries the default misses at rank 1
@@ -38,6 +40,7 @@ from mcp_server_checkpoints.storage.graph import GraphStore
 from mcp_server_checkpoints.storage.search import Fusion, Mode
 from mcp_server_checkpoints.storage.search import search as run_search
 from mcp_server_checkpoints.storage.semantic import SemanticIndex
+from mcp_server_checkpoints.server.memory import OFFICIAL_PACKAGE, OFFICIAL_VERSION
 from mcp_server_checkpoints.storage.sentence_embedder import SentenceTransformerEmbedder, load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,8 +130,7 @@ def graph_search(tmp: Path, docs: list[dict[str, Any]], queries: list[dict[str, 
     sem = SemanticIndex.ready_with(db, embedder)
     graph = GraphStore(db, semantic=sem.rank_entities if semantic else None)
     names: dict[str, str] = {}
-    for sid, title, obs in _entities(docs):
-        name = title if title not in names else f"{title} ({sid})"  # names are unique in a graph
+    for name, sid, obs in _unique_names(docs):
         names[name] = sid
         graph.create_entities([Entity(name=name, entityType="session-snapshot", observations=obs)])
     while sem.embed_pending(limit=16):
@@ -145,20 +147,58 @@ def graph_search(tmp: Path, docs: list[dict[str, Any]], queries: list[dict[str, 
     return {"stats": _stats(per_kind), "misses": [], "p50_ms": 1000 * times[len(times) // 2]}
 
 
-def substring_baseline(docs: list[dict[str, Any]], queries: list[dict[str, str]]) -> dict[str, Any]:
-    """The official memory server's `search_nodes` rule (reference/memory-server-contract.md), emulated:
-    the whole query, case-insensitively, as a substring of an entity's name, type or any observation.
-    Each summary is one entity (name = title, observations = its mapped fields); matches come back
-    in graph order. (That our `search_nodes` substring step answers exactly like the real server is
-    proven by tests/test_memory_differential.py.)"""
-    entities = [(sid, [title.lower(), "session-snapshot", *(o.lower() for o in obs)])
-                for sid, title, obs in _entities(docs)]
-    per_kind: dict[str, list[int | None]] = {}
-    for q in queries:
-        needle = q["query"].lower()
-        got = [sid for sid, texts in entities if any(needle in t for t in texts)]
-        per_kind.setdefault(q["kind"], []).append(got.index(q["summary_id"]) + 1 if q["summary_id"] in got[:10] else None)
-    return {"stats": _stats(per_kind), "misses": [], "p50_ms": 0.0}
+def _unique_names(docs: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    """(entity name, summary id, observations): names are unique in a graph, so a repeated title gets its id."""
+    out: list[tuple[str, str, list[str]]] = []
+    seen: set[str] = set()
+    for sid, title, obs in _entities(docs):
+        name = title if title not in seen else f"{title} ({sid})"
+        seen.add(name)
+        out.append((name, sid, obs))
+    return out
+
+
+def official_baseline(tmp: Path, docs: list[dict[str, Any]], queries: list[dict[str, str]]) -> dict[str, Any] | None:
+    """The official memory server itself (npx, the version the differential tests pin), over stdio: the
+    same entities created through its `create_entities`, every query sent to its `search_nodes`.
+    None when npx is missing (the row is then left out, not emulated)."""
+    import os
+    import shutil
+
+    import anyio
+    from mcp import Client, StdioServerParameters
+
+    npx = shutil.which("npx")
+    if npx is None:
+        print("retrieval: npx not found, so the official memory server's row is left out"
+              " (install Node.js 18+)", file=sys.stderr)
+        return None
+    entities = _unique_names(docs)
+    sid_of = {name: sid for name, sid, _ in entities}
+    params = StdioServerParameters(command=npx, args=["-y", f"{OFFICIAL_PACKAGE}@{OFFICIAL_VERSION}"],
+                                   env={**os.environ, "MEMORY_FILE_PATH": str(tmp / "official-memory.jsonl")},
+                                   cwd=str(tmp))
+
+    async def run() -> dict[str, Any]:
+        per_kind: dict[str, list[int | None]] = {}
+        times: list[float] = []
+        async with Client(params) as client:
+            res = await client.call_tool("create_entities", {"entities": [
+                {"name": name, "entityType": "session-snapshot", "observations": obs} for name, _, obs in entities]})
+            assert not res.is_error, res
+            for q in queries:
+                t = time.perf_counter()
+                res = await client.call_tool("search_nodes", {"query": q["query"]})
+                times.append(time.perf_counter() - t)
+                assert not res.is_error and isinstance(res.structured_content, dict), res
+                got = [sid_of[e["name"]] for e in res.structured_content["entities"]]
+                per_kind.setdefault(q["kind"], []).append(
+                    got.index(q["summary_id"]) + 1 if q["summary_id"] in got[:10] else None)
+        times.sort()
+        return {"stats": _stats(per_kind), "misses": [], "p50_ms": 1000 * times[len(times) // 2]}
+
+    print("retrieval: the official memory server (npx) …", file=sys.stderr)
+    return anyio.run(run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
                         graph_search(Path(tmp), docs, queries, embedder, semantic=False)))
         results.append(("this server's `search_nodes`, summaries as entities: substring, then a hybrid fallback (default)",
                         graph_search(Path(tmp), docs, queries, embedder)))
-    results.append(("substring, the official memory server's `search_nodes` rule (emulated)",
-                    substring_baseline(docs, queries)))
+        official = official_baseline(Path(tmp), docs, queries)
+        if official is not None:
+            results.append((f"the official memory server's `search_nodes` ({OFFICIAL_PACKAGE}@{OFFICIAL_VERSION}, over stdio)",
+                            official))
     kinds = sorted({q["kind"] for q in queries}) + ["all"]
     counts = ", ".join(f"{k}: {results[0][1]['stats'][k]['n']}" for k in kinds[:-1])
     lines = [

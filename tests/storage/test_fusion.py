@@ -7,10 +7,10 @@ test_semantic_model.py.
 from __future__ import annotations
 
 import dataclasses
-
 import hashlib
 import re
 import threading
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -262,29 +262,29 @@ def test_lexical_plan_drops_common_terms_and_bounds_hybrid_ranking(store: Checkp
     assert hits[0].id == "cp-00010" and hits[0].lexical is not None
 
 
-def test_words_common_only_in_older_rows_still_bound_the_ranking(store: CheckpointStore,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def _django_in_older_rows(store: CheckpointStore, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """4,000 checkpoints, "django" in the oldest 2,000 only; a small budget and probe; an empty cache."""
     from mcp_server_checkpoints.storage import search as S
 
     monkeypatch.setattr(S, "_SHARE_CACHE", {})
     monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
     monkeypatch.setattr(S, "PROBE_ROWS", 1_000)
     _fill(store, [f"legacy {'django' if i < 2_000 else 'rust'} port" for i in range(4_000)])
+    return S
+
+
+def test_words_common_only_in_older_rows_still_bound_the_ranking(store: CheckpointStore,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    S = _django_in_older_rows(store, monkeypatch)
     with store.db.read() as c:
         match, floor = S._plan(c, "k", '"django"', 4_000, bounded=True)
     assert floor == 4_000 - int(300 * 4_000 / 2_000)  # none among the newest 1,000, 2,000 in all
 
 
-
 def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: CheckpointStore,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-term shares and a rare query's whole-table count are counted once, not on every search."""
-    from mcp_server_checkpoints.storage import search as S
-
-    monkeypatch.setattr(S, "_SHARE_CACHE", {})
-    monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
-    monkeypatch.setattr(S, "PROBE_ROWS", 1_000)
-    _fill(store, [f"legacy {'django' if i < 2_000 else 'rust'} port" for i in range(4_000)])
+    S = _django_in_older_rows(store, monkeypatch)
     counts: list[str] = []
     count = S._count
     monkeypatch.setattr(S, "_count", lambda c, match, floor: counts.append(match) or count(c, match, floor))

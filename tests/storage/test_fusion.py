@@ -12,6 +12,7 @@ import re
 import threading
 import types
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,6 +107,35 @@ def test_vector_index_top_k_exact_and_grows() -> None:
     assert len(idx.top_k(q, 500)) == 50
 
 
+def test_refresh_reads_in_chunks_into_a_matrix_sized_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large backlog is read a chunk at a time into a matrix sized from a count (not doubled as it
+    fills); vectors of another length are skipped; a later refresh loads only what is new."""
+    from mcp_server_checkpoints.storage import open_database
+    from mcp_server_checkpoints.storage import vectors as V
+    from mcp_server_checkpoints.storage.vectors import to_blob
+
+    monkeypatch.setattr(V, "REFRESH_CHUNK", 64)
+    db = open_database(tmp_path / "v.db")
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(1_000, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    with db.write() as c:
+        c.executemany("INSERT INTO vectors (kind, ref, model, dim, vector) VALUES ('checkpoint', ?, 'm', ?, ?)",
+                      [(f"r{i}", 4 if i == 500 else 8, to_blob(v[:4] if i == 500 else v)) for i, v in enumerate(vecs)])
+    idx = VectorIndex(kind="checkpoint", model="m", dim=8, capacity=16)
+    with db.read() as c:
+        assert idx.refresh(c) == 1_000
+    assert len(idx) == 999 and "r500" not in idx
+    assert idx.nbytes == (1_000 + 1_000 // 8) * 8 * 4  # sized once for the backlog and an eighth more
+    assert [r for r, _ in idx.top_k(vecs[3], 1)] == ["r3"]
+    with db.write() as c:
+        c.execute("INSERT INTO vectors (kind, ref, model, dim, vector) VALUES ('checkpoint', 'new', 'm', 8, ?)",
+                  (to_blob(vecs[0]),))
+    with db.read() as c:
+        assert idx.refresh(c) == 1 and idx.refresh(c) == 0
+    assert len(idx) == 1_000
+    db.close()
+
 
 def test_vector_index_top_k_matches_a_float64_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """top_k's own dot product (not BLAS's sgemv) is exact float32 cosine: same order as float64,
@@ -129,6 +159,7 @@ def test_vector_index_top_k_matches_a_float64_reference(monkeypatch: pytest.Monk
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert idx.top_k(q, 100, pool=pool) == got
         assert idx.top_k(q, 5_000, pool=pool) == idx.top_k(q, 5_000)
+
 
 def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
     jwt = hybrid.save(cp(title="JWT refresh endpoint", goal="rotate credentials"))

@@ -29,6 +29,7 @@ def from_blob(blob: bytes, dim: int) -> Matrix:
     return v.astype(np.float32, copy=False)
 
 
+REFRESH_CHUNK = 4_096  # vectors read from SQLite at a time when the index is refreshed
 SPLIT_ROWS = 20_000  # top_k scans at least this many rows on two threads when it is given a pool
 
 
@@ -79,27 +80,43 @@ class VectorIndex:
         if row is None:
             row = len(self._refs)
             if row >= self._matrix.shape[0]:  # grow by doubling: amortised O(1) appends
-                bigger = np.zeros((max(1024, self._matrix.shape[0] * 2), self.dim), dtype=np.float32)
-                bigger[:row] = self._matrix[:row]
-                self._matrix = bigger
+                self._reserve(max(1024, self._matrix.shape[0] * 2))
             self._refs.append(ref)
             self._row[ref] = row
         self._matrix[row] = vector
 
+    def _reserve(self, rows: int) -> None:
+        """Room for `rows` vectors (the matrix is copied once into the larger one)."""
+        if rows > self._matrix.shape[0]:
+            bigger = np.zeros((rows, self.dim), dtype=np.float32)
+            bigger[:len(self._refs)] = self._matrix[:len(self._refs)]
+            self._matrix = bigger
+
     def refresh(self, c: sqlite3.Connection) -> int:
-        """Load vectors written since the last refresh (by any process); returns how many."""
-        rows = c.execute(
-            "SELECT seq, ref, dim, vector FROM vectors WHERE model = ? AND kind = ? AND seq > ? ORDER BY seq",
-            (self.model, self.kind, self.last_seq),
-        ).fetchall()
-        if not rows:
-            return 0
-        with self._lock:
-            for seq, ref, dim, blob in rows:
-                if dim == self.dim:
-                    self._put(ref, from_blob(blob, dim))
-                self.last_seq = max(self.last_seq, seq)
-        return len(rows)
+        """Load vectors written since the last refresh (by any process); returns how many.
+
+        Read in chunks into a matrix sized once from a count (plus an eighth for later saves): loading
+        100k vectors held every blob and the doubling matrix's old and new copies at the same time.
+        """
+        where = "FROM vectors WHERE model = ? AND kind = ? AND seq > ?"
+        args = (self.model, self.kind, self.last_seq)
+        loaded = 0
+        with self._lock:  # a search sees the index before or after a refresh, never half of one
+            cur = c.execute(f"SELECT seq, ref, dim, vector {where} ORDER BY seq", args)
+            rows = cur.fetchmany(REFRESH_CHUNK)
+            if not rows:
+                return 0
+            if len(rows) == REFRESH_CHUNK:  # a large backlog (a server starting): size the matrix for it
+                pending = int(c.execute(f"SELECT COUNT(*) {where}", args).fetchone()[0])
+                self._reserve(len(self._refs) + pending + pending // 8)
+            while rows:
+                for seq, ref, dim, blob in rows:
+                    if dim == self.dim:
+                        self._put(ref, from_blob(blob, dim))
+                    self.last_seq = max(self.last_seq, seq)
+                loaded += len(rows)
+                rows = cur.fetchmany(REFRESH_CHUNK)
+        return loaded
 
     def top_k(self, query: npt.NDArray[np.floating], k: int, *, pool: Executor | None = None) -> list[tuple[str, float]]:
         """The k refs most similar to `query` (cosine, best first); all of them when k >= len.

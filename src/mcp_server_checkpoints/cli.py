@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 from collections import defaultdict
-from dataclasses import asdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
 
 from mcp_server_checkpoints import __version__

@@ -1,12 +1,13 @@
-"""Pydantic models for everything that crosses a boundary (MCP tools, CLI, export files).
+"""Pydantic models of the MCP tools' inputs and outputs.
 
 The tool contracts of DESIGN.md live here: the server derives each tool's input schema from
-these models, so a field added here is a field clients see.
+these models, so a field added here is a field clients see. What the store returns (and the
+export format) are the plain dataclasses of records.py, re-exported here.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 

@@ -69,21 +69,16 @@ class _Anchors:
     """Every built-in anchor in one Aho-Corasick automaton over lower-cased bytes: one pass finds them all."""
 
     automaton: ahocorasick_rs.BytesAhoCorasick
-    # pattern index → (spec index, the anchor as given: compared as is for case-sensitive specs)
-    owners: list[list[tuple[int, bytes]]]
+    # pattern index → (spec, the anchor as given: compared as is for case-sensitive specs)
+    owners: list[list[tuple[_Spec, bytes]]]
 
     @classmethod
     def of(cls, specs: list[_Spec]) -> _Anchors:
-        literal: dict[bytes, int] = {}
-        owners: list[list[tuple[int, bytes]]] = []
-        for i, spec in enumerate(specs):
+        owners: dict[bytes, list[tuple[_Spec, bytes]]] = {}
+        for spec in specs:
             for anchor in spec.anchors:
-                key = anchor.lower().encode("ascii")
-                if key not in literal:
-                    literal[key] = len(owners)
-                    owners.append([])
-                owners[literal[key]].append((i, anchor.encode("ascii")))
-        return cls(ahocorasick_rs.BytesAhoCorasick(list(literal)), owners)
+                owners.setdefault(anchor.lower().encode("ascii"), []).append((spec, anchor.encode("ascii")))
+        return cls(ahocorasick_rs.BytesAhoCorasick(list(owners)), list(owners.values()))
 
 
 _ANCHORS = _Anchors.of(_BUILTIN)
@@ -101,8 +96,7 @@ class Redactor:
     Custom patterns are Python regular expressions on the text itself.
     """
 
-    specs: list[_Spec]
-    custom: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    custom: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)  # the built-in ones: _ANCHORS
 
     @classmethod
     def build(cls, extra: Iterable[str] = ()) -> Redactor:
@@ -112,7 +106,7 @@ class Redactor:
                 custom.append((f"custom-{i + 1}", re.compile(p)))
             except re.error as exc:
                 raise ValueError(f"redaction pattern {i + 1} is not a valid regular expression: {exc}") from None
-        return cls(list(_BUILTIN), custom)
+        return cls(custom)
 
     def _spans(self, data: bytes) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every part of `data` (UTF-8) to replace, on character boundaries."""
@@ -128,8 +122,7 @@ class Redactor:
                 found.setdefault(m.span(), kind)
 
         for pattern, i, j in _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True):
-            for n, anchor in _ANCHORS.owners[pattern]:
-                spec = self.specs[n]
+            for spec, anchor in _ANCHORS.owners[pattern]:
                 if not spec.ci and data[i:j] != anchor:
                     continue  # a case-sensitive literal (AKIA, eyJ) found only in the lower-cased copy
                 if spec.mode == "window":

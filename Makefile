@@ -16,6 +16,7 @@ run: setup
 	$(BIN)/ckpt demo
 
 test: setup
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 

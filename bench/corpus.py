@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mcp_server_checkpoints.models import MAX_SUMMARY, MAX_TEXT, MAX_TITLE, CheckpointFields
+from mcp_server_checkpoints.schemas.checkpoints import MAX_SUMMARY, MAX_TEXT, MAX_TITLE, CheckpointFields
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "summaries.jsonl"
 COMPACTION_INTRO = ("This session is being continued from a previous conversation that ran out of context. "

@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcp_server_checkpoints.storage import CheckpointStore, open_database  # noqa: E402
 from tests.integrations.transcript_fixtures import CWD, SESSION, large_session  # noqa: E402
 
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database  # noqa: E402
 
 CPU: dict[str, list[float]] = {}
 
@@ -106,7 +106,7 @@ def main() -> None:
                 timings["compact"].append(ms)
                 cpu["compact"].append(CPU["last"][-1])
                 if run == 0:
-                    store = CheckpointStore(open_database(db))
+                    store = SQLiteCheckpointStore(open_database(db))
                     for r in store.db.conn().execute(
                             "SELECT payload_codec, payload_raw_bytes AS raw, LENGTH(payload_blob) AS stored"
                             " FROM checkpoints ORDER BY created_at"):

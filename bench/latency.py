@@ -15,7 +15,7 @@ What is measured
    Each operation is timed along two paths, with the same arguments:
 
    * ``store`` -- plain Python, no MCP: the tool functions of ``mcp_server_checkpoints.tools.checkpoints``
-     (one-line wrappers around ``CheckpointStore``; ``save`` includes validating the argument dict into
+     (one-line wrappers around ``SQLiteCheckpointStore``; ``save`` includes validating the argument dict into
      ``CheckpointFields``, exactly what the MCP path does).
    * ``mcp (in-memory client)`` -- ``mcp.Client(build_server(settings))`` in-process,
      ``await client.call_tool(...)``: JSON-RPC, argument validation, the server's thread hop, output
@@ -26,7 +26,7 @@ What is measured
    goals, next steps, completed items, decisions, files, tags and summaries across a few projects;
    lineages (``parent_id``) whose transcripts grow like real sessions (so differential payload storage
    is exercised); mixed statuses (``mark status`` after the save, as a client would). Rows are written
-   through ``CheckpointStore.save`` (+ ``set_status``) with back-dated timestamps spread over 180 days.
+   through ``SQLiteCheckpointStore.save`` (+ ``set_status``) with back-dated timestamps spread over 180 days.
    Stored ids carry a random suffix (``new_id``), so ids differ between runs; everything else is
    reproducible. A few warm-up calls per operation and path are made before timing.
 
@@ -77,10 +77,10 @@ import anyio
 from mcp import Client
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.models import CheckpointFields
+from mcp_server_checkpoints.domain.time import utcnow
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 from mcp_server_checkpoints.server.app import build_server
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-from mcp_server_checkpoints.storage.db import utcnow
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 
 Args: TypeAlias = dict[str, Any]
@@ -324,8 +324,8 @@ class Population:
     file_bytes: int
 
 
-def populate(store: CheckpointStore, gen: Generator, size: int) -> Population:
-    """`size` checkpoints through CheckpointStore.save (+ set_status), back-dated over SPREAD_DAYS."""
+def populate(store: SQLiteCheckpointStore, gen: Generator, size: int) -> Population:
+    """`size` checkpoints through SQLiteCheckpointStore.save (+ set_status), back-dated over SPREAD_DAYS."""
     start = utcnow() - timedelta(days=SPREAD_DAYS)
     step = timedelta(days=SPREAD_DAYS) / max(size, 1)
     ids: list[str] = []
@@ -395,8 +395,8 @@ def _record_save(t: Timings, path: str, args: Args, seconds: float) -> None:
     t.add(_save_op(args), path, seconds)
 
 
-def measure_store(store: CheckpointStore, w: Workload, t: Timings) -> None:
-    """The tool functions called directly: CheckpointStore plus result models, no MCP."""
+def measure_store(store: SQLiteCheckpointStore, w: Workload, t: Timings) -> None:
+    """The tool functions called directly: SQLiteCheckpointStore plus result models, no MCP."""
     for i, args in enumerate(w.saves):
         t0 = time.perf_counter()
         res = ckpt_tools.save_checkpoint(store, CheckpointFields.model_validate(args))
@@ -457,7 +457,7 @@ async def measure_mcp(settings: Settings, w: Workload, t: Timings) -> None:
 def bench_size(tmp: Path, size: int, samples: int, seed: int) -> tuple[Population, Timings]:
     db_path = tmp / f"checkpoints-{size}.db"
     gen = Generator(seed)
-    store = CheckpointStore(open_database(db_path))
+    store = SQLiteCheckpointStore(open_database(db_path))
     try:
         progress(f"populating a fresh database with {size:,} checkpoints: {db_path}")
         pop = populate(store, gen, size)

@@ -25,7 +25,7 @@ work (progress 100 or nothing pending), 0-6 distractor checkpoints on other topi
 topics, the same topic completed vs open, and the ``project`` filter.
 
 How a scenario runs: a fresh SQLite database in a temporary directory; the checkpoints are written
-with ``CheckpointStore.save(fields, now=utcnow() - age)`` (back-dated) and, for statuses a save cannot
+with ``SQLiteCheckpointStore.save(fields, now=utcnow() - age)`` (back-dated) and, for statuses a save cannot
 set, ``set_status`` at the same moment; then the real server (``build_server``) is driven by the real
 in-memory MCP client (``mcp.Client``): one ``call_tool("recover", {"message": ..., "project": ...})``.
 Settings come from ``load_settings`` with an environment that points ``XDG_CONFIG_HOME`` into the
@@ -73,10 +73,10 @@ import anyio
 from mcp import Client
 
 from mcp_server_checkpoints.config import load_settings
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.server import build_server, open_state
+from mcp_server_checkpoints.domain.time import utcnow
 from mcp_server_checkpoints.recovery.service import recover as recover_work
-from mcp_server_checkpoints.storage.db import utcnow
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.server import build_server, open_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402  (bench/corpus.py, beside this file)

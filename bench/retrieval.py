@@ -33,15 +33,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mcp_server_checkpoints.graph_models import Entity
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-from mcp_server_checkpoints.storage.graph import GraphStore
-from mcp_server_checkpoints.storage.search import Fusion, Mode
-from mcp_server_checkpoints.storage.search import search as run_search
-from mcp_server_checkpoints.storage.semantic import SemanticIndex
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.schemas.graph import Entity
+from mcp_server_checkpoints.search.sentence_embedder import SentenceTransformerEmbedder, load_embedder
 from mcp_server_checkpoints.server.memory import OFFICIAL_PACKAGE, OFFICIAL_VERSION
-from mcp_server_checkpoints.storage.sentence_embedder import SentenceTransformerEmbedder, load_embedder
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
+from mcp_server_checkpoints.storage.sqlite.search import Fusion, Mode
+from mcp_server_checkpoints.storage.sqlite.search import search as run_search
+from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "summaries.jsonl"
@@ -76,7 +76,7 @@ def to_fields(doc: dict[str, Any]) -> CheckpointFields:
     )
 
 
-def evaluate(store: CheckpointStore, queries: list[dict[str, str]], ids: dict[str, str], mode: Mode,
+def evaluate(store: SQLiteCheckpointStore, queries: list[dict[str, str]], ids: dict[str, str], mode: Mode,
              fusion: Fusion = "rrf", weight: float = 0.5) -> dict[str, Any]:
     per_kind: dict[str, list[int | None]] = {}
     misses: list[tuple[str, str, int | None]] = []
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     known = {d["id"] for d in docs}
     queries = [q for q in queries if q["summary_id"] in known]
     with tempfile.TemporaryDirectory() as tmp:
-        store = CheckpointStore(open_database(Path(tmp) / "retrieval.db"))
+        store = SQLiteCheckpointStore(open_database(Path(tmp) / "retrieval.db"))
         ids = {d["id"]: store.save(to_fields(d)).id for d in docs}
         t = time.perf_counter()
         embedder = load_embedder(args.model)

@@ -11,10 +11,10 @@ kept), with the real model (all-MiniLM-L6-v2, CPU) loaded and warm:
   other checkpoints get a sample vector plus Gaussian noise (sigma 0.05), re-normalised: the
   latency of an exact cosine top-k does not depend on the values, only on the matrix size.
 * index load: building the in-memory numpy matrix from the ``vectors`` table, and its size.
-* search p50/p95 (``CheckpointStore.search`` with the default filters, limit 5), **including
+* search p50/p95 (``SQLiteCheckpointStore.search`` with the default filters, limit 5), **including
   embedding the query**, for realistic 2-5 word queries (bench/latency.py's generator): hybrid,
   lexical only, and the query embedding alone.
-* save: ``CheckpointStore.save`` (what a tool call waits for: the vector is made in the background)
+* save: ``SQLiteCheckpointStore.save`` (what a tool call waits for: the vector is made in the background)
   and save + embedding that checkpoint (the background work per save).
 
 Then stdio spawn → ``initialize`` answered for a bare ``MCPServer``, this server with the extra
@@ -45,13 +45,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import latency as L  # noqa: E402  (the synthetic data and the spawn timer of bench/latency.py)
-
-from mcp_server_checkpoints.models import CheckpointFields  # noqa: E402
-from mcp_server_checkpoints.storage import CheckpointStore, open_database  # noqa: E402
-from mcp_server_checkpoints.storage.db import utcnow  # noqa: E402
-from mcp_server_checkpoints.storage.semantic import EMBED_COLUMNS, SemanticIndex, as_matrix, embedding_text  # noqa: E402
-from mcp_server_checkpoints.storage.sentence_embedder import SentenceTransformerEmbedder, load_embedder  # noqa: E402
-from mcp_server_checkpoints.storage.vectors import to_blob  # noqa: E402
+from mcp_server_checkpoints.domain.time import utcnow
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields  # noqa: E402
+from mcp_server_checkpoints.search.sentence_embedder import SentenceTransformerEmbedder, load_embedder  # noqa: E402
+from mcp_server_checkpoints.search.vectors import to_blob  # noqa: E402
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database  # noqa: E402
+from mcp_server_checkpoints.storage.sqlite.semantic import EMBED_COLUMNS, SemanticIndex, as_matrix, embedding_text  # noqa: E402
 
 
 def progress(msg: str) -> None:
@@ -62,7 +61,7 @@ def pct(samples: list[float], p: float) -> float:
     return L.percentile(samples, p) * 1000
 
 
-def populate(store: CheckpointStore, gen: L.Generator, size: int) -> float:
+def populate(store: SQLiteCheckpointStore, gen: L.Generator, size: int) -> float:
     start = utcnow() - timedelta(days=L.SPREAD_DAYS)
     step = timedelta(days=L.SPREAD_DAYS) / size
     t0 = time.perf_counter()
@@ -79,7 +78,7 @@ def populate(store: CheckpointStore, gen: L.Generator, size: int) -> float:
     return time.perf_counter() - t0
 
 
-def fill_vectors(store: CheckpointStore, embedder: SentenceTransformerEmbedder, sample: int, seed: int) -> float:
+def fill_vectors(store: SQLiteCheckpointStore, embedder: SentenceTransformerEmbedder, sample: int, seed: int) -> float:
     """Real embeddings for `sample` checkpoints, noisy copies for the rest; returns texts/s of the real ones."""
     rng = np.random.default_rng(seed)
     with store.db.read() as c:
@@ -117,7 +116,7 @@ def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTran
         target = kept.with_suffix(".partial") if kept is not None else tmp / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.unlink(missing_ok=True)
-        store = CheckpointStore(open_database(target))
+        store = SQLiteCheckpointStore(open_database(target))
         fill_s = populate(store, L.Generator(seed), size)
         rate_s = fill_vectors(store, embedder, sample, seed)
         store.db.close()
@@ -133,7 +132,7 @@ def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTran
 def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
                embedder: SentenceTransformerEmbedder, keep: Path | None = None) -> dict[str, str]:
     path, fill, rate = prepare(tmp, size, seed, sample, embedder, keep)
-    store = CheckpointStore(open_database(path))
+    store = SQLiteCheckpointStore(open_database(path))
     # Queries and new checkpoints come from a second generator that knows the stored titles, so a
     # reused file is measured with the same queries as a new one.
     gen = L.Generator(seed + 1)
@@ -234,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             lines += ["### Hybrid search at scale (ms, p50 / p95; model warm, query embedding included)", "",
                       "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols)]
             lines += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
-            lines += ["", "hybrid / lexical: `CheckpointStore.search`, default filters, limit 5; embed: the query"
+            lines += ["", "hybrid / lexical: `SQLiteCheckpointStore.search`, default filters, limit 5; embed: the query"
                       " embedding alone; save: the call (embedding happens in the background); save+embed:"
                       " the call plus embedding that checkpoint; rss: growth of the peak RSS while loading the index.", ""]
         if args.spawn_runs:

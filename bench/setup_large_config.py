@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mcp_server_checkpoints.integrations.clients import Home
-from mcp_server_checkpoints.integrations.setup import Options, render, run
+from mcp_server_checkpoints.integrations.clients.catalog import Home
+from mcp_server_checkpoints.integrations.clients.setup import Options, render, run
 
 
 def make_home(root: Path, projects: int) -> Home:

@@ -7,9 +7,9 @@ import pytest
 from mcp import Client
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.models import CheckpointFields
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 from mcp_server_checkpoints.server import build_server
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[CheckpointStore]:
-    s = CheckpointStore(open_database(db_path), max_payload_bytes=1024 * 1024)
+def store(db_path: Path) -> Iterator[SQLiteCheckpointStore]:
+    s = SQLiteCheckpointStore(open_database(db_path), max_payload_bytes=1024 * 1024)
     try:
         yield s
     finally:

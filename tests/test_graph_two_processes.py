@@ -9,9 +9,9 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from mcp_server_checkpoints.graph_models import Entity
-from mcp_server_checkpoints.storage import open_database
-from mcp_server_checkpoints.storage.graph import GraphStore
+from mcp_server_checkpoints.schemas.graph import Entity
+from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

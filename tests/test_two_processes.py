@@ -9,7 +9,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ async def test_two_servers_write_concurrently(tmp_path: Path) -> None:
         tg.start_soon(writer, db, "alpha", acked)
         tg.start_soon(writer, db, "beta", acked)
     assert len(acked) == 2 * SAVES
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     assert store.count() == 2 * SAVES
     for cid in acked:
         assert store.get(cid).payload is not None  # payload present and its sha256 verified

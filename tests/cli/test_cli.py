@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from mcp_server_checkpoints.cli import main
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from tests.conftest import FULL, fields
 
 
 @pytest.fixture
 def seeded(db_path: Path) -> tuple[Path, list[str]]:
-    store = CheckpointStore(open_database(db_path))
+    store = SQLiteCheckpointStore(open_database(db_path))
     a = store.save(CheckpointFields.model_validate(FULL)).id
     b = store.save(fields(title="Database migration", goal="Move users to Postgres", parent_id=None)).id
     c = store.save(fields(title="Database migration", goal="Move users to Postgres", parent_id=b,

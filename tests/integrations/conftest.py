@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_checkpoints.integrations.clients import Home
-from mcp_server_checkpoints.integrations.setup import Options
+from mcp_server_checkpoints.integrations.clients.catalog import Home
+from mcp_server_checkpoints.integrations.clients.setup import Options
 
 CKPT = "/opt/tools/bin/ckpt"
 

@@ -7,8 +7,13 @@ from pathlib import Path
 import pytest
 
 from mcp_server_checkpoints.config import client_env
-from mcp_server_checkpoints.integrations.clients import (
-    Home, hook_subcommand, is_official_memory, join_command, resolve_command, runs_us,
+from mcp_server_checkpoints.integrations.clients.catalog import (
+    Home,
+    hook_subcommand,
+    is_official_memory,
+    join_command,
+    resolve_command,
+    runs_us,
 )
 
 

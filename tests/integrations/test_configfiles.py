@@ -11,8 +11,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_server_checkpoints.integrations.configfiles import (
-    FileChange, apply_change, backup_path, edit_json, minimal_json_edit,
+from mcp_server_checkpoints.integrations.clients.configfiles import (
+    FileChange,
+    apply_change,
+    backup_path,
+    edit_json,
+    minimal_json_edit,
 )
 
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore, codec, open_database
-from mcp_server_checkpoints.storage.checkpoints import export_line
-from mcp_server_checkpoints.storage.db import utcnow
+from mcp_server_checkpoints.domain.time import utcnow
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.schemas.export import export_line
+from mcp_server_checkpoints.storage import codec
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from tests.integrations.transcript_fixtures import CWD, FIRST_REQUEST, SESSION, Builder, large_session, session
 
 pytestmark = pytest.mark.slow
@@ -35,8 +36,8 @@ class Env:
         return subprocess.run([sys.executable, "-m", "mcp_server_checkpoints", "hook", event, "--db", str(self.db)],
                               input=stdin, capture_output=True, text=True, timeout=60, env=self.env)
 
-    def store(self) -> CheckpointStore:
-        return CheckpointStore(open_database(self.db))
+    def store(self) -> SQLiteCheckpointStore:
+        return SQLiteCheckpointStore(open_database(self.db))
 
 
 def compact_input(transcript: Path, trigger: str = "auto") -> dict[str, Any]:

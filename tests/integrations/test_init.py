@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_checkpoints.integrations.agent_docs import END, SECTION, START, apply_init, plan_init
-from mcp_server_checkpoints.integrations.configfiles import ConfigFileError
+from mcp_server_checkpoints.integrations.clients.agent_docs import END, SECTION, START, apply_init, plan_init
+from mcp_server_checkpoints.integrations.clients.configfiles import ConfigFileError
 
 
 def init(directory: Path, name: str | None = None) -> str:

@@ -10,10 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_checkpoints.integrations.clients import Home
-from mcp_server_checkpoints.integrations.setup import Options, render, run
+from mcp_server_checkpoints.integrations.clients.catalog import Home
+from mcp_server_checkpoints.integrations.clients.setup import Options, render, run
 from tests.integrations.conftest import (
-    CKPT, CLAUDE_JSON, CODEX_TEXT, CURSOR_TEXT, DESKTOP_JSON, DESKTOP_TEXT, SETTINGS_JSON, load, snapshot,
+    CKPT,
+    CLAUDE_JSON,
+    CODEX_TEXT,
+    CURSOR_TEXT,
+    DESKTOP_JSON,
+    DESKTOP_TEXT,
+    SETTINGS_JSON,
+    load,
+    snapshot,
 )
 
 HOOK_PRE = f"{CKPT} hook pre-compact"
@@ -312,7 +320,7 @@ def test_json_report(home: Home, opts: Options) -> None:
 
 def test_a_file_changed_by_the_client_meanwhile_is_not_overwritten(home: Home, opts: Options,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import mcp_server_checkpoints.integrations.setup as setup_module
+    import mcp_server_checkpoints.integrations.clients.setup as setup_module
 
     real_plan = setup_module.plan_client
 

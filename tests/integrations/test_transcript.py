@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mcp_server_checkpoints.integrations import transcript as tr
+from mcp_server_checkpoints.integrations.claude_code import transcript as tr
 from tests.integrations.transcript_fixtures import CWD, FIRST_REQUEST, SESSION, session
 
 

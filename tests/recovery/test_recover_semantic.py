@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from mcp_server_checkpoints.models import CheckpointFields
+from mcp_server_checkpoints.domain.time import utcnow
 from mcp_server_checkpoints.recovery.service import recover, semantic_match
-from mcp_server_checkpoints.storage import CheckpointStore
-from mcp_server_checkpoints.storage.db import utcnow
-from mcp_server_checkpoints.storage.semantic import SemanticIndex
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
+from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 pytest.importorskip("sentence_transformers", reason="needs the `semantic` extra")
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ REQUESTS = {
 }
 
 
-def test_paraphrased_requests_confirm_the_right_work(store: CheckpointStore, embedder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_paraphrased_requests_confirm_the_right_work(store: SQLiteCheckpointStore, embedder) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     now = utcnow()
     ids = [store.save(CheckpointFields(title=t, goal=g, next_step=f"continue: {hint}"), now=now - timedelta(hours=2)).id
            for t, g, hint in FIXTURES]

@@ -11,9 +11,9 @@ import pytest
 from mcp import Client
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.models import CheckpointFields
+from mcp_server_checkpoints.domain.time import utcnow
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 from mcp_server_checkpoints.server import AppState, build_server, open_state
-from mcp_server_checkpoints.storage.db import utcnow
 
 pytestmark = pytest.mark.anyio
 

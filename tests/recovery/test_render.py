@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from mcp_server_checkpoints.records import Checkpoint, checkpoint_from_data
+from mcp_server_checkpoints.domain.records import Checkpoint, checkpoint_from_data
+from mcp_server_checkpoints.domain.time import iso, utcnow
 from mcp_server_checkpoints.recovery.render import DEFAULT_LIMIT, render_summary
-from mcp_server_checkpoints.storage.db import iso, utcnow
 
 NOW = utcnow()
 

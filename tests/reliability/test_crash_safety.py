@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from tests.reliability.wire import WireServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]
@@ -124,7 +124,7 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(tmp_path: Path) -> None:
 
 
 def check(db: Path, acked: dict[str, dict[str, Any]], status_acked: dict[str, int], loop: int, *, full: bool) -> None:
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     try:
         assert store.db.integrity_check() == ["ok"], f"loop {loop}"
         for cid, args in acked.items():

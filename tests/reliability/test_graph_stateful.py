@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from mcp_server_checkpoints.errors import CheckpointsError
-from mcp_server_checkpoints.graph_models import Entity, ObservationAddition, ObservationDeletion, Relation
-from mcp_server_checkpoints.storage import open_database
-from mcp_server_checkpoints.storage.graph import GraphStore
+from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition, ObservationDeletion, Relation
+from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
 
 pytestmark = [pytest.mark.reliability]
 EXAMPLES = int(os.environ.get("CKPT_HYPOTHESIS_EXAMPLES", "500"))

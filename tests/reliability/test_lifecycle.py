@@ -19,7 +19,7 @@ from pathlib import Path
 import mcp_types as types
 import pytest
 
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from tests.reliability.wire import WireServer, server_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]
@@ -89,7 +89,7 @@ def test_sigterm_during_a_burst_still_exits_and_keeps_what_was_acknowledged(tmp_
     srv.kill()  # already exited: this only joins the reader threads
     acked = [r["result"]["structuredContent"]["id"] for r in srv.replies.values()
              if isinstance(r.get("id"), int) and r["id"] >= 5000]
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     assert all(store.exists(cid) for cid in acked) and store.verify().ok
 
 
@@ -133,15 +133,15 @@ def test_server_exits_when_its_client_is_killed(tmp_path: Path) -> None:
 STRAY = """
 import sys
 from mcp_server_checkpoints.cli import main
-from mcp_server_checkpoints.storage.checkpoints import CheckpointStore
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
 
-_save = CheckpointStore.save
+_save = SQLiteCheckpointStore.save
 
 def noisy_save(self, *args, **kwargs):  # a library that prints while a tool runs
     print("stray print from a library", flush=True)
     return _save(self, *args, **kwargs)
 
-CheckpointStore.save = noisy_save
+SQLiteCheckpointStore.save = noisy_save
 sys.exit(main(sys.argv[1:]))
 """
 

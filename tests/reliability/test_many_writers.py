@@ -14,11 +14,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
-
 import pytest
 
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-from mcp_server_checkpoints.storage.db import JOURNAL_SIZE_LIMIT
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.db import JOURNAL_SIZE_LIMIT
 from tests.reliability.wire import WireServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]
@@ -59,7 +58,7 @@ class LongReader(threading.Thread):
 
 def test_eight_servers_fifty_saves_each(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     assert store.count() == 0  # creates the schema before the writers race for it
     store.db.close()
     servers = [WireServer(db) for _ in range(PROCESSES)]
@@ -128,7 +127,7 @@ def test_eight_servers_fifty_saves_each(tmp_path: Path) -> None:
 
     assert peak > JOURNAL_SIZE_LIMIT, "the burst was too small to test the WAL bound"
     assert bounded <= JOURNAL_SIZE_LIMIT, f"WAL still {bounded:,} bytes after the reader let go"
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     try:
         assert store.count() == PROCESSES * (SAVES + rounds)
         for cid, (n, i) in acked.items():

@@ -7,20 +7,19 @@ import os
 import sqlite3
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from mcp_server_checkpoints.cli import main
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 
 pytestmark = pytest.mark.reliability
 
 
 def seed(db: Path, n: int) -> list[str]:
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     try:
         return [store.save(CheckpointFields(title=f"seed {i}", goal="backup test",
                                             payload={"transcript": os.urandom(1500).hex()})).id for i in range(n)]
@@ -53,11 +52,11 @@ def test_backup_is_consistent_while_writers_run(tmp_path: Path) -> None:
         for w in writers:
             _, err = w.communicate(timeout=120)
             assert w.returncode == 0, err
-    total = CheckpointStore(open_database(db)).count()
+    total = SQLiteCheckpointStore(open_database(db)).count()
     assert total == 20 + 2 * 60
     for dest, count in backups:
         assert not Path(f"{dest}-wal").exists()  # self-contained file
-        store = CheckpointStore(open_database(dest))
+        store = SQLiteCheckpointStore(open_database(dest))
         report = store.verify()
         assert report.ok, report.problems
         assert store.count() == count and 20 <= count <= total
@@ -67,9 +66,9 @@ def test_backup_is_consistent_while_writers_run(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-store = CheckpointStore(open_database(sys.argv[1]))
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
+store = SQLiteCheckpointStore(open_database(sys.argv[1]))
 for i in range(60):
     cid = store.save(CheckpointFields(title=f"writer {sys.argv[2]} {i}", goal="g", payload={"transcript": "x" * 4000})).id
     if i % 3 == 0:
@@ -147,7 +146,7 @@ def test_verify_damaged_file_as_a_real_process(tmp_path: Path) -> None:
 
 def test_delete_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "d.db"
-    store = CheckpointStore(open_database(db))
+    store = SQLiteCheckpointStore(open_database(db))
     root = store.save(CheckpointFields(title="a", goal="g", payload={"transcript": "talk " * 2000})).id
     child = store.save(CheckpointFields(title="a", goal="g", parent_id=root,
                                         payload={"transcript": "talk " * 2000 + "more"})).id

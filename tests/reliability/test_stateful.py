@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, multiple, rule
 
 from mcp_server_checkpoints.errors import NotFoundError
-from mcp_server_checkpoints.models import STATUSES, CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.schemas.checkpoints import STATUSES, CheckpointFields
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from mcp_server_checkpoints.tools.checkpoints import open_checkpoint
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]
@@ -55,7 +55,7 @@ class StoreMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="ckpt-stateful-")
-        self.store = CheckpointStore(open_database(Path(self.dir) / "m.db"), max_payload_bytes=64 * 1024,
+        self.store = SQLiteCheckpointStore(open_database(Path(self.dir) / "m.db"), max_payload_bytes=64 * 1024,
                                      diff_chain_max=3)
         self.model: dict[str, Record] = {}
         self.seq = 0

@@ -6,19 +6,19 @@ from datetime import timedelta
 
 import pytest
 
+from mcp_server_checkpoints.domain.time import utcnow
 from mcp_server_checkpoints.errors import ContextIntegrityError, InvalidInputError, NotFoundError, PayloadTooLargeError
-from mcp_server_checkpoints.models import Checkpoint, CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore
-from mcp_server_checkpoints.storage.checkpoints import export_line
-from mcp_server_checkpoints.storage.db import utcnow
+from mcp_server_checkpoints.schemas.checkpoints import Checkpoint, CheckpointFields
+from mcp_server_checkpoints.schemas.export import export_line, parse_export_line
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
 from tests.conftest import FULL, fields
 
 
-def count(store: CheckpointStore) -> int:
+def count(store: SQLiteCheckpointStore) -> int:
     return store.count()
 
 
-def test_save_keeps_every_field(store: CheckpointStore) -> None:
+def test_save_keeps_every_field(store: SQLiteCheckpointStore) -> None:
     res = store.save(CheckpointFields.model_validate(FULL))
     assert res.id.startswith(f"checkpoint-{utcnow():%Y-%m-%d}-jwt-refresh-endpoint-")
     assert res.raw_bytes > res.stored_bytes > 0
@@ -31,26 +31,26 @@ def test_save_keeps_every_field(store: CheckpointStore) -> None:
 
 
 def test_default_project_applies(db_path: object) -> None:
-    from mcp_server_checkpoints.storage import open_database
+    from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 
-    s = CheckpointStore(open_database(str(db_path)), default_project="/repo/x")
+    s = SQLiteCheckpointStore(open_database(str(db_path)), default_project="/repo/x")
     assert s.save(fields()).project == "/repo/x"
     assert s.save(fields(project="other")).project == "other"
 
 
-def test_unknown_parent_rejected_and_nothing_written(store: CheckpointStore) -> None:
+def test_unknown_parent_rejected_and_nothing_written(store: SQLiteCheckpointStore) -> None:
     with pytest.raises(InvalidInputError, match="parent_id"):
         store.save(fields(parent_id="checkpoint-nope"))
     assert count(store) == 0
 
 
-def test_payload_limit_no_half_write(store: CheckpointStore) -> None:
+def test_payload_limit_no_half_write(store: SQLiteCheckpointStore) -> None:
     with pytest.raises(PayloadTooLargeError, match="limit"):
         store.save(fields(payload={"transcript": "x" * (2 * 1024 * 1024)}))
     assert count(store) == 0
 
 
-def test_lone_surrogate_rejected_without_echo(store: CheckpointStore) -> None:
+def test_lone_surrogate_rejected_without_echo(store: SQLiteCheckpointStore) -> None:
     with pytest.raises(ValueError):  # pydantic rejects it first ...
         fields(completed=["ok", "bad\ud800"])
     # ... and storage rejects it again for callers that build models without validation
@@ -61,7 +61,7 @@ def test_lone_surrogate_rejected_without_echo(store: CheckpointStore) -> None:
     assert count(store) == 0
 
 
-def test_lineage_and_differential_payload(store: CheckpointStore) -> None:
+def test_lineage_and_differential_payload(store: SQLiteCheckpointStore) -> None:
     transcript = "".join(f"line {i}: some conversation text about tokens\n" for i in range(3000))
     a = store.save(fields(payload={"transcript": transcript}))
     b = store.save(fields(parent_id=a.id, payload={"transcript": transcript + "one more line\n"}))
@@ -73,9 +73,9 @@ def test_lineage_and_differential_payload(store: CheckpointStore) -> None:
 
 
 def test_diff_chain_is_bounded(db_path: object) -> None:
-    from mcp_server_checkpoints.storage import open_database
+    from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 
-    s = CheckpointStore(open_database(str(db_path)), diff_chain_max=3)
+    s = SQLiteCheckpointStore(open_database(str(db_path)), diff_chain_max=3)
     parent = None
     text = "abc " * 5000
     for i in range(7):
@@ -85,7 +85,7 @@ def test_diff_chain_is_bounded(db_path: object) -> None:
     assert s.get(parent).payload.transcript == text + "6"  # type: ignore[union-attr]
 
 
-def test_tampered_payload_raises_integrity_error_naming_checkpoint(store: CheckpointStore) -> None:
+def test_tampered_payload_raises_integrity_error_naming_checkpoint(store: SQLiteCheckpointStore) -> None:
     res = store.save(fields(payload={"transcript": "secret conversation " * 100}))
     c = sqlite3.connect(store.db.path)
     c.execute("UPDATE checkpoints SET payload_sha256 = ? WHERE id = ?", ("0" * 64, res.id))
@@ -96,7 +96,7 @@ def test_tampered_payload_raises_integrity_error_naming_checkpoint(store: Checkp
     assert not report.ok and res.id in report.problems[0]
 
 
-def test_status_history(store: CheckpointStore) -> None:
+def test_status_history(store: SQLiteCheckpointStore) -> None:
     res = store.save(fields())
     store.set_status(res.id, "on-hold")
     out = store.set_status(res.id, "completed", "shipped")
@@ -108,36 +108,36 @@ def test_status_history(store: CheckpointStore) -> None:
         store.set_status(res.id, "finished")
 
 
-def test_not_found_does_not_echo_weird_ids(store: CheckpointStore) -> None:
+def test_not_found_does_not_echo_weird_ids(store: SQLiteCheckpointStore) -> None:
     with pytest.raises(NotFoundError) as exc:
         store.get("sk-ant-api03-SECRET VALUE")
     assert "SECRET" not in str(exc.value)
 
 
 class TestSearch:
-    def test_bm25_finds_by_topic(self, store: CheckpointStore) -> None:
+    def test_bm25_finds_by_topic(self, store: SQLiteCheckpointStore) -> None:
         a = store.save(fields(title="JWT refresh endpoint", goal="authentication tokens"))
         store.save(fields(title="Database migration", goal="move users table to postgres"))
         hits = store.search("refresh tokens")
         assert hits[0].id == a.id and hits[0].lexical is not None
 
-    def test_porter_stemming(self, store: CheckpointStore) -> None:
+    def test_porter_stemming(self, store: SQLiteCheckpointStore) -> None:
         a = store.save(fields(title="Authenticate users", goal="auth"))
         assert [h.id for h in store.search("authentication")] == [a.id]
 
-    def test_empty_query_is_recency(self, store: CheckpointStore) -> None:
+    def test_empty_query_is_recency(self, store: SQLiteCheckpointStore) -> None:
         now = utcnow()
         old = store.save(fields(title="old"), now=now - timedelta(hours=5))
         new = store.save(fields(title="new"), now=now)
         assert [h.id for h in store.search("")] == [new.id, old.id]
 
-    def test_fts_syntax_is_not_interpreted(self, store: CheckpointStore) -> None:
+    def test_fts_syntax_is_not_interpreted(self, store: SQLiteCheckpointStore) -> None:
         store.save(fields(title="quotes"))
         for q in ['"unbalanced', "a AND OR NOT", "col:title", "*", "NEAR(a b)", "'; DROP TABLE checkpoints; --"]:
             store.search(q)
         assert count(store) == 1
 
-    def test_filters(self, store: CheckpointStore) -> None:
+    def test_filters(self, store: SQLiteCheckpointStore) -> None:
         now = utcnow()
         a = store.save(fields(project="p1"), now=now - timedelta(hours=30))
         b = store.save(fields(project="p2"), now=now)
@@ -150,7 +150,7 @@ class TestSearch:
         with pytest.raises(InvalidInputError):
             store.search("jwt", statuses=["bogus"])
 
-    def test_one_hit_per_lineage_newest(self, store: CheckpointStore) -> None:
+    def test_one_hit_per_lineage_newest(self, store: SQLiteCheckpointStore) -> None:
         a = store.save(fields(title="Auth work", goal="refresh tokens"))
         b = store.save(fields(title="Auth work", goal="something else entirely", parent_id=a.id))
         hits = store.search("refresh")
@@ -158,39 +158,39 @@ class TestSearch:
         assert {h.id for h in store.search("refresh", all_versions=True)} == {a.id}
         assert len(store.search("", all_versions=True)) == 2
 
-    def test_lineage_finished_later_is_not_open(self, store: CheckpointStore) -> None:
+    def test_lineage_finished_later_is_not_open(self, store: SQLiteCheckpointStore) -> None:
         a = store.save(fields(title="Auth work"))
         b = store.save(fields(title="Auth work", parent_id=a.id))
         store.set_status(b.id, "completed")
         assert store.search("auth") == []  # the work's newest state is completed
         assert [h.id for h in store.search("auth", statuses=["any"])] == [b.id]
 
-    def test_limit(self, store: CheckpointStore) -> None:
+    def test_limit(self, store: SQLiteCheckpointStore) -> None:
         for i in range(8):
             store.save(fields(title=f"jwt work {i}"))
         assert len(store.search("jwt", limit=3)) == 3
 
 
-def test_export_import_roundtrip(store: CheckpointStore, tmp_path: object) -> None:
-    from mcp_server_checkpoints.storage import open_database
+def test_export_import_roundtrip(store: SQLiteCheckpointStore, tmp_path: object) -> None:
+    from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 
     a = store.save(CheckpointFields.model_validate(FULL))
     b = store.save(fields(parent_id=a.id, payload={"transcript": "more " * 300}))
     store.set_status(a.id, "resumed", "Resumed at: now")
     first = [export_line(cp) for cp in store.iter_all()]
-    other = CheckpointStore(open_database(f"{tmp_path}/other.db"))
+    other = SQLiteCheckpointStore(open_database(f"{tmp_path}/other.db"))
     # children before parents in the input: import orders them
-    rep = other.import_checkpoints([other.parse_export_line(x) for x in reversed(first)])
+    rep = other.import_checkpoints([parse_export_line(x) for x in reversed(first)])
     assert rep.imported == 2 and not rep.errors
     assert [export_line(cp) for cp in other.iter_all()] == first
-    again = other.import_checkpoints([other.parse_export_line(x) for x in first])
+    again = other.import_checkpoints([parse_export_line(x) for x in first])
     assert again.imported == 0 and again.skipped_existing == 2
     assert other.search("")[0].id == b.id
 
 
-def test_import_reports_bad_records(store: CheckpointStore) -> None:
+def test_import_reports_bad_records(store: SQLiteCheckpointStore) -> None:
     with pytest.raises(InvalidInputError):
-        store.parse_export_line('{"id": "x"}')
+        parse_export_line('{"id": "x"}')
     orphan = Checkpoint(id="c-1", title="t", goal="g", status="paused", parent_id="c-missing",
                         created_at="2026-01-01T00:00:00Z", updated_at="2026-01-01T00:00:00Z")
     bad_time = Checkpoint(id="c-2", title="t", goal="g", status="paused",
@@ -202,7 +202,7 @@ def test_import_reports_bad_records(store: CheckpointStore) -> None:
     assert store.get("c-3").history[0].status == "paused"
 
 
-def test_stats_and_verify_ok(store: CheckpointStore) -> None:
+def test_stats_and_verify_ok(store: SQLiteCheckpointStore) -> None:
     store.save(CheckpointFields.model_validate(FULL))
     stats = store.stats()
     assert stats["checkpoints"] == 1 and stats["payloads"] == 1 and stats["compression_ratio"] > 1

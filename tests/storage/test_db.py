@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from mcp_server_checkpoints.errors import StorageError
-from mcp_server_checkpoints.storage import open_database
-from mcp_server_checkpoints.storage.db import Database, Migration
-from mcp_server_checkpoints.storage.migrations import MIGRATIONS
+from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
+from mcp_server_checkpoints.storage.sqlite.db import Database, Migration
+from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
 
 
 def test_pragmas_for_many_processes(db_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""CheckpointStore.delete: the row and its history go; children stay readable, lineage kept."""
+"""SQLiteCheckpointStore.delete: the row and its history go; children stay readable, lineage kept."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ import sqlite3
 import pytest
 
 from mcp_server_checkpoints.errors import NotFoundError
-from mcp_server_checkpoints.storage import CheckpointStore
 from mcp_server_checkpoints.storage.codec import CODEC_DIFF, CODEC_FULL
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
 from tests.conftest import fields
 
 TALK = "user: please refactor the auth module\nassistant: done, next the tests\n" * 200
 
 
-def codec_of(store: CheckpointStore, cid: str) -> str:
+def codec_of(store: SQLiteCheckpointStore, cid: str) -> str:
     return str(store.db.conn().execute("SELECT payload_codec FROM checkpoints WHERE id = ?", (cid,)).fetchone()[0])
 
 
-def test_delete_parent_restores_differential_children(store: CheckpointStore) -> None:
+def test_delete_parent_restores_differential_children(store: SQLiteCheckpointStore) -> None:
     root = store.save(fields(payload={"transcript": TALK})).id
     child = store.save(fields(parent_id=root, payload={"transcript": TALK + "more"})).id
     grandchild = store.save(fields(parent_id=child, payload={"transcript": TALK + "more and more"})).id
@@ -38,7 +38,7 @@ def test_delete_parent_restores_differential_children(store: CheckpointStore) ->
     assert found == {child, grandchild}  # the full-text index forgot the deleted row
 
 
-def test_delete_middle_of_chain(store: CheckpointStore) -> None:
+def test_delete_middle_of_chain(store: SQLiteCheckpointStore) -> None:
     a = store.save(fields(payload={"transcript": TALK})).id
     b = store.save(fields(parent_id=a, payload={"transcript": TALK + "b"})).id
     c = store.save(fields(parent_id=b, payload={"transcript": TALK + "bc"})).id
@@ -48,7 +48,7 @@ def test_delete_middle_of_chain(store: CheckpointStore) -> None:
     assert store.verify().ok
 
 
-def test_delete_unknown_id_and_damaged_child_change_nothing(store: CheckpointStore) -> None:
+def test_delete_unknown_id_and_damaged_child_change_nothing(store: SQLiteCheckpointStore) -> None:
     with pytest.raises(NotFoundError):
         store.delete("checkpoint-2020-01-01-missing-000000")
     root = store.save(fields(payload={"transcript": TALK})).id

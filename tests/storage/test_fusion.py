@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcp_server_checkpoints.graph_models import Entity, ObservationAddition
-from mcp_server_checkpoints.models import CheckpointFields
-from mcp_server_checkpoints.storage import CheckpointStore
-from mcp_server_checkpoints.storage.graph import GraphStore
-from mcp_server_checkpoints.storage.search import fuse
-from mcp_server_checkpoints.storage.semantic import SemanticIndex
-from mcp_server_checkpoints.storage.vectors import VectorIndex
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition
+from mcp_server_checkpoints.search.vectors import VectorIndex
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
+from mcp_server_checkpoints.storage.sqlite.search import fuse
+from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 # Words the fake treats as one concept, so "login token" is near "JWT refresh" without sharing a word.
 CONCEPTS = {"jwt": "auth", "login": "auth", "token": "auth", "tokens": "auth", "refresh": "auth",
@@ -52,12 +52,12 @@ def cp(**kw: object) -> CheckpointFields:
 
 
 @pytest.fixture
-def hybrid(store: CheckpointStore) -> CheckpointStore:
+def hybrid(store: SQLiteCheckpointStore) -> SQLiteCheckpointStore:
     store.semantic = SemanticIndex.ready_with(store.db, FakeEmbedder())
     return store
 
 
-def embed_all(store: CheckpointStore) -> None:
+def embed_all(store: SQLiteCheckpointStore) -> None:
     assert store.semantic is not None
     while store.semantic.embed_pending(limit=50):
         pass
@@ -110,9 +110,9 @@ def test_vector_index_top_k_exact_and_grows() -> None:
 def test_refresh_reads_in_chunks_into_a_matrix_sized_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A large backlog is read a chunk at a time into a matrix sized from a count (not doubled as it
     fills); vectors of another length are skipped; a later refresh loads only what is new."""
-    from mcp_server_checkpoints.storage import open_database
-    from mcp_server_checkpoints.storage import vectors as V
-    from mcp_server_checkpoints.storage.vectors import to_blob
+    from mcp_server_checkpoints.search import vectors as V
+    from mcp_server_checkpoints.search.vectors import to_blob
+    from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 
     monkeypatch.setattr(V, "REFRESH_CHUNK", 64)
     db = open_database(tmp_path / "v.db")
@@ -140,7 +140,7 @@ def test_refresh_reads_in_chunks_into_a_matrix_sized_once(tmp_path: Path, monkey
 def test_vector_index_top_k_matches_a_float64_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """top_k's own dot product (not BLAS's sgemv) is exact float32 cosine: same order as float64,
     whether the matrix is scanned on one thread or in two halves on two."""
-    from mcp_server_checkpoints.storage import vectors as V
+    from mcp_server_checkpoints.search import vectors as V
 
     monkeypatch.setattr(V, "SPLIT_ROWS", 1_000)
     idx = VectorIndex(kind="checkpoint", model="m", dim=384)
@@ -161,7 +161,7 @@ def test_vector_index_top_k_matches_a_float64_reference(monkeypatch: pytest.Monk
         assert idx.top_k(q, 5_000, pool=pool) == idx.top_k(q, 5_000)
 
 
-def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
+def test_paraphrase_found_only_with_semantic(hybrid: SQLiteCheckpointStore) -> None:
     jwt = hybrid.save(cp(title="JWT refresh endpoint", goal="rotate credentials"))
     hybrid.save(cp(title="Invoice PDF export", goal="billing"))
     embed_all(hybrid)
@@ -174,7 +174,7 @@ def test_paraphrase_found_only_with_semantic(hybrid: CheckpointStore) -> None:
     assert lexical.semantic == "off" and jwt.id not in [h.id for h in lexical.hits]
 
 
-def test_filters_and_lineage_apply_to_semantic_hits(hybrid: CheckpointStore) -> None:
+def test_filters_and_lineage_apply_to_semantic_hits(hybrid: SQLiteCheckpointStore) -> None:
     a = hybrid.save(cp(title="JWT refresh endpoint", project="api"))
     a2 = hybrid.save(cp(title="JWT refresh endpoint, tests", project="api", parent_id=a.id))
     b = hybrid.save(cp(title="JWT login page", project="web"))
@@ -186,8 +186,8 @@ def test_filters_and_lineage_apply_to_semantic_hits(hybrid: CheckpointStore) -> 
     assert {h.id for h in hybrid.search("login token", all_versions=True)} == {a.id, a2.id}
 
 
-def test_selective_filter_looks_past_the_candidate_bound(hybrid: CheckpointStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mcp_server_checkpoints.storage import search as search_mod
+def test_selective_filter_looks_past_the_candidate_bound(hybrid: SQLiteCheckpointStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcp_server_checkpoints.storage.sqlite import search as search_mod
 
     monkeypatch.setattr(search_mod, "CANDIDATES", 3)
     for i in range(12):
@@ -198,9 +198,9 @@ def test_selective_filter_looks_past_the_candidate_bound(hybrid: CheckpointStore
     assert [h.id for h in hybrid.search("credentials", project="rare")] == [rare.id]  # semantic widening
 
 
-def test_vectors_follow_other_writers_and_replacement(hybrid: CheckpointStore) -> None:
+def test_vectors_follow_other_writers_and_replacement(hybrid: SQLiteCheckpointStore) -> None:
     """Checkpoints saved through another store object (another process's view) get embedded and found."""
-    other = CheckpointStore(hybrid.db)  # no semantic index: like a lexical-only server on the same file
+    other = SQLiteCheckpointStore(hybrid.db)  # no semantic index: like a lexical-only server on the same file
     saved = other.save(cp(title="JWT refresh endpoint"))
     assert hybrid.semantic is not None
     embed_all(hybrid)
@@ -216,7 +216,7 @@ def test_vectors_follow_other_writers_and_replacement(hybrid: CheckpointStore) -
     assert hybrid.semantic.embed_pending() == 1
 
 
-def test_warming_searches_lexically(store: CheckpointStore) -> None:
+def test_warming_searches_lexically(store: SQLiteCheckpointStore) -> None:
     gate = threading.Event()
 
     def slow_loader() -> FakeEmbedder:
@@ -243,7 +243,7 @@ def test_warming_searches_lexically(store: CheckpointStore) -> None:
         store.semantic.stop()
 
 
-def test_loader_failure_means_off(store: CheckpointStore) -> None:
+def test_loader_failure_means_off(store: SQLiteCheckpointStore) -> None:
     def broken() -> FakeEmbedder:
         raise OSError("no weights")
 
@@ -258,7 +258,7 @@ def test_loader_failure_means_off(store: CheckpointStore) -> None:
     assert store.search_with_state("jwt").semantic == "off"
 
 
-def _fill(store: CheckpointStore, titles: list[str]) -> None:
+def _fill(store: SQLiteCheckpointStore, titles: list[str]) -> None:
     """Many rows quickly (plain inserts; the FTS triggers index them), oldest first."""
     with store.db.write() as c:
         c.executemany(
@@ -268,11 +268,11 @@ def _fill(store: CheckpointStore, titles: list[str]) -> None:
               f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z") for i, t in enumerate(titles)])
 
 
-def test_lexical_plan_drops_common_terms_and_bounds_hybrid_ranking(store: CheckpointStore,
+def test_lexical_plan_drops_common_terms_and_bounds_hybrid_ranking(store: SQLiteCheckpointStore,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """bm25 costs ~1 µs a matched row: a word in most rows is dropped (bm25 gives it no weight), and when
     hybrid, common words are ranked among the newest rows only; rare words over the whole table."""
-    from mcp_server_checkpoints.storage import search as S
+    from mcp_server_checkpoints.storage.sqlite import search as S
 
     monkeypatch.setattr(S, "_SHARE_CACHE", {})
     monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
@@ -293,9 +293,9 @@ def test_lexical_plan_drops_common_terms_and_bounds_hybrid_ranking(store: Checkp
     assert hits[0].id == "cp-00010" and hits[0].lexical is not None
 
 
-def _django_in_older_rows(store: CheckpointStore, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+def _django_in_older_rows(store: SQLiteCheckpointStore, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     """4,000 checkpoints, "django" in the oldest 2,000 only; a small budget and probe; an empty cache."""
-    from mcp_server_checkpoints.storage import search as S
+    from mcp_server_checkpoints.storage.sqlite import search as S
 
     monkeypatch.setattr(S, "_SHARE_CACHE", {})
     monkeypatch.setattr(S, "LEXICAL_BUDGET", 300)
@@ -304,7 +304,7 @@ def _django_in_older_rows(store: CheckpointStore, monkeypatch: pytest.MonkeyPatc
     return S
 
 
-def test_words_common_only_in_older_rows_still_bound_the_ranking(store: CheckpointStore,
+def test_words_common_only_in_older_rows_still_bound_the_ranking(store: SQLiteCheckpointStore,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     S = _django_in_older_rows(store, monkeypatch)
     with store.db.read() as c:
@@ -312,7 +312,7 @@ def test_words_common_only_in_older_rows_still_bound_the_ranking(store: Checkpoi
     assert floor == 4_000 - int(300 * 4_000 / 2_000)  # none among the newest 1,000, 2,000 in all
 
 
-def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: CheckpointStore,
+def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: SQLiteCheckpointStore,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-term shares and a rare query's whole-table count are counted once, not on every search."""
     S = _django_in_older_rows(store, monkeypatch)
@@ -328,13 +328,13 @@ def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: Check
         S._plan(c, "k", '"django"', 4_101, bounded=True)
         assert len(counts) == 4  # counted again
 
-def _graph(store: CheckpointStore) -> GraphStore:
+def _graph(store: SQLiteCheckpointStore) -> GraphStore:
     sem = store.semantic
     assert sem is not None
     return GraphStore(store.db, semantic=sem.rank_entities, on_change=sem.notify)
 
 
-def test_graph_entities_are_embedded_and_rank_search_nodes_fallback(hybrid: CheckpointStore) -> None:
+def test_graph_entities_are_embedded_and_rank_search_nodes_fallback(hybrid: SQLiteCheckpointStore) -> None:
     graph = _graph(hybrid)
     graph.create_entities([Entity(name="AuthService", entityType="service", observations=["handles JWT refresh"]),
                            Entity(name="Ledger", entityType="module", observations=["invoice totals"])])
@@ -346,7 +346,7 @@ def test_graph_entities_are_embedded_and_rank_search_nodes_fallback(hybrid: Chec
     assert graph.search_nodes("zebra").entities == []  # below the similarity floor: nothing, like the official server
 
 
-def test_entity_vectors_follow_edits_and_deletes(hybrid: CheckpointStore) -> None:
+def test_entity_vectors_follow_edits_and_deletes(hybrid: SQLiteCheckpointStore) -> None:
     graph = _graph(hybrid)
     sem = hybrid.semantic
     assert sem is not None
@@ -368,7 +368,7 @@ def test_entity_vectors_follow_edits_and_deletes(hybrid: CheckpointStore) -> Non
     assert graph.search_nodes("jwt").entities == []  # a stale in-memory vector never returns a deleted entity
 
 
-def test_session_snapshots_share_their_checkpoints_vector(hybrid: CheckpointStore) -> None:
+def test_session_snapshots_share_their_checkpoints_vector(hybrid: SQLiteCheckpointStore) -> None:
     cid = hybrid.save(cp(title="JWT refresh endpoint")).id
     hybrid.save(cp(title="Invoice export"))
     assert hybrid.semantic is not None
@@ -379,13 +379,13 @@ def test_session_snapshots_share_their_checkpoints_vector(hybrid: CheckpointStor
         assert hybrid.semantic.rank_entities(c, "login", 5)[0][0] == name
 
 
-def test_worker_gives_way_to_a_busy_database_and_catches_up(store: CheckpointStore, monkeypatch: pytest.MonkeyPatch,
+def test_worker_gives_way_to_a_busy_database_and_catches_up(store: SQLiteCheckpointStore, monkeypatch: pytest.MonkeyPatch,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     """Another process holding the write lock makes the background embedder wait briefly, log no error,
     and embed once the lock is free (many servers share one file; their saves come first)."""
     import sqlite3
 
-    from mcp_server_checkpoints.storage import semantic as sem_module
+    from mcp_server_checkpoints.storage.sqlite import semantic as sem_module
 
     monkeypatch.setattr(sem_module, "WORKER_BUSY_MS", 200)
     store.save(cp(title="JWT refresh endpoint"))
@@ -393,7 +393,7 @@ def test_worker_gives_way_to_a_busy_database_and_catches_up(store: CheckpointSto
     other.execute("BEGIN IMMEDIATE")  # another process is writing, for longer than the worker will wait
     store.semantic = SemanticIndex(store.db, FakeEmbedder)
     try:
-        with caplog.at_level("INFO", logger="mcp_server_checkpoints.storage.semantic"):
+        with caplog.at_level("INFO", logger="mcp_server_checkpoints.storage.sqlite.semantic"):
             store.semantic.start()
             assert store.semantic.wait_ready(10)
             threading.Event().wait(1.0)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from mcp_server_checkpoints.domain.ranking import rrf
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.graph_models import Entity, ObservationAddition, ObservationDeletion, Relation
-from mcp_server_checkpoints.storage import open_database
-from mcp_server_checkpoints.storage.graph import EntityNotFoundError, GraphStore, rrf
-from mcp_server_checkpoints.storage.memory_file import export_lines, import_lines, parse_memory_line
+from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition, ObservationDeletion, Relation
+from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
+from mcp_server_checkpoints.storage.sqlite.graph import EntityNotFoundError, GraphStore
+from mcp_server_checkpoints.storage.sqlite.memory_file import export_lines, import_lines, parse_memory_line
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_checkpoints.storage import sentence_embedder as se
+from mcp_server_checkpoints.search import sentence_embedder as se
 
 
 def test_explicit_directory_wins(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import pytest
 from mcp import Client
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.models import Checkpoint
+from mcp_server_checkpoints.schemas.checkpoints import Checkpoint
+from mcp_server_checkpoints.schemas.export import export_line
 from mcp_server_checkpoints.server import build_server, open_state
-from mcp_server_checkpoints.storage.checkpoints import export_line
 from mcp_server_checkpoints.storage.redact import Redactor
 from tests.storage.secret_corpus import HARMLESS, SECRETS
 

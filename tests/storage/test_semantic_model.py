@@ -15,12 +15,14 @@ from mcp import Client, StdioServerParameters
 
 from mcp_server_checkpoints import cli
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.models import CheckpointFields
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+from mcp_server_checkpoints.search.sentence_embedder import SentenceTransformerEmbedder, load_embedder
 from mcp_server_checkpoints.server import build_server
 from mcp_server_checkpoints.server.app import AppState
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-from mcp_server_checkpoints.storage.semantic import SemanticIndex
-from mcp_server_checkpoints.storage.sentence_embedder import SentenceTransformerEmbedder, load_embedder
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.db import Database
+from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
+from mcp_server_checkpoints.wiring import Services
 
 pytest.importorskip("sentence_transformers", reason="needs the `semantic` extra")
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
@@ -47,11 +49,11 @@ def embedder() -> SentenceTransformerEmbedder:
     return load_embedder()
 
 
-def seed(store: CheckpointStore) -> list[str]:
+def seed(store: SQLiteCheckpointStore) -> list[str]:
     return [store.save(CheckpointFields(title=t, goal=g)).id for t, g, _ in FIXTURES]
 
 
-def test_paraphrases_found_by_hybrid_not_by_lexical(store: CheckpointStore, embedder: SentenceTransformerEmbedder) -> None:
+def test_paraphrases_found_by_hybrid_not_by_lexical(store: SQLiteCheckpointStore, embedder: SentenceTransformerEmbedder) -> None:
     ids = seed(store)
     store.semantic = SemanticIndex.ready_with(store.db, embedder)
     while store.semantic.embed_pending():
@@ -78,7 +80,7 @@ async def test_warming_is_lexical_then_hybrid_over_mcp(db_path: Path, embedder: 
 
     settings = Settings(db=db_path, semantic=True)
     db = open_database(db_path)
-    state = AppState(settings=settings, store=CheckpointStore(db, semantic=SemanticIndex(db, loader)))
+    state = _state(settings, db, SemanticIndex(db, loader))
     async with Client(build_server(settings, state)) as client:
         saved = await client.call_tool("save_checkpoint", {"title": "JWT refresh endpoint", "goal": "auth"})
         cid = saved.structured_content["id"]  # type: ignore[index]
@@ -100,7 +102,7 @@ async def test_warming_is_lexical_then_hybrid_over_mcp(db_path: Path, embedder: 
 
 async def test_other_process_checkpoints_become_searchable(db_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     """A checkpoint saved by another server process (lexical-only there) is embedded here and found by meaning."""
-    store = CheckpointStore(open_database(db_path))
+    store = SQLiteCheckpointStore(open_database(db_path))
     store.semantic = SemanticIndex.ready_with(store.db, embedder)
     assert store.search("night theme") == []
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")} | {"CHECKPOINTS_SEMANTIC": "false"}
@@ -118,7 +120,7 @@ async def test_other_process_checkpoints_become_searchable(db_path: Path, embedd
 
 def test_model_change_is_detected_and_reindex_reembeds(db_path: Path, embedder: SentenceTransformerEmbedder,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    store = CheckpointStore(open_database(db_path))
+    store = SQLiteCheckpointStore(open_database(db_path))
     ids = seed(store)
     with store.db.write() as c:  # vectors made by some other model
         c.executemany("INSERT INTO vectors (kind, ref, model, dim, vector) VALUES ('checkpoint', ?, 'old-model', 3, ?)",
@@ -133,7 +135,7 @@ def test_model_change_is_detected_and_reindex_reembeds(db_path: Path, embedder: 
     assert cli.main(["--db", str(db_path), "reindex", "--json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report == {"fts": "rebuilt", "embedded": len(ids), "model": embedder.model_name}
-    check = CheckpointStore(open_database(db_path))
+    check = SQLiteCheckpointStore(open_database(db_path))
     assert check.verify().ok
     check.db.close()
 
@@ -154,7 +156,7 @@ async def test_search_nodes_finds_entities_by_meaning_over_mcp(db_path: Path, em
     them, our fallback ranks by meaning too, so a paraphrase finds the entity (the official server: nothing)."""
     settings = Settings(db=db_path, semantic=True)
     db = open_database(db_path)
-    state = AppState(settings=settings, store=CheckpointStore(db, semantic=SemanticIndex(db, lambda: embedder)))
+    state = _state(settings, db, SemanticIndex(db, lambda: embedder))
     async with Client(build_server(settings, state)) as client:
         res = await client.call_tool("create_entities", {"entities": [
             {"name": "PaymentsWebhook", "entityType": "component",
@@ -174,3 +176,8 @@ async def test_search_nodes_finds_entities_by_meaning_over_mcp(db_path: Path, em
         res = await client.call_tool("search_nodes", {"query": "night colours"})
         assert res.structured_content is not None
         assert [e["name"] for e in res.structured_content["entities"]][:1] == ["ThemeToggle"]
+
+
+def _state(settings: Settings, db: Database, semantic: SemanticIndex) -> AppState:
+    store = SQLiteCheckpointStore(db, semantic=semantic)
+    return AppState(Services(settings=settings, db=db, redactor=store.redactor, store=store, semantic=semantic))

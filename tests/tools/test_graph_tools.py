@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from mcp_server_checkpoints.server.memory import _json
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
+from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from tests.conftest import FULL, fields
 
 pytestmark = pytest.mark.anyio
@@ -139,7 +139,7 @@ async def test_memory_resource_is_the_whole_graph(client: Client) -> None:
 
 
 def test_existing_checkpoints_are_materialised_by_the_migration(db_path: Path) -> None:
-    old = CheckpointStore(open_database(db_path))
+    old = SQLiteCheckpointStore(open_database(db_path))
     parent = old.save(fields()).id
     child = old.save(fields(parent_id=parent)).id
     # Back to the file a release before the graph left: checkpoints, no graph tables, no version 3.
@@ -148,7 +148,7 @@ def test_existing_checkpoints_are_materialised_by_the_migration(db_path: Path) -
         c.execute(f"DROP TABLE {table}")
     c.execute("DELETE FROM schema_migrations WHERE version = 3")
     old.db.close()
-    store = CheckpointStore(open_database(db_path))
+    store = SQLiteCheckpointStore(open_database(db_path))
     rows = store.db.conn().execute("SELECT name, entity_type FROM graph_entities ORDER BY id").fetchall()
     assert [tuple(r) for r in rows] == [(parent, "session-snapshot"), (child, "session-snapshot")]
     rel = store.db.conn().execute("SELECT from_name, to_name, relation_type FROM graph_relations").fetchall()
@@ -156,10 +156,10 @@ def test_existing_checkpoints_are_materialised_by_the_migration(db_path: Path) -
     store.db.close()
 
 
-def test_imported_checkpoints_are_materialised(store: CheckpointStore, tmp_path: Path) -> None:
+def test_imported_checkpoints_are_materialised(store: SQLiteCheckpointStore, tmp_path: Path) -> None:
     cid = store.save(fields()).id
     items = list(store.iter_all())
-    other = CheckpointStore(open_database(tmp_path / "other.db"))
+    other = SQLiteCheckpointStore(open_database(tmp_path / "other.db"))
     other.import_checkpoints(items)
     names = [r[0] for r in other.db.conn().execute("SELECT name FROM graph_entities")]
     assert names == [cid]

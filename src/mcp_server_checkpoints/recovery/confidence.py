@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
+from mcp_server_checkpoints.domain.time import short_age
+
 Action = Literal["apply", "confirm", "choose", "none"]
 
 STRONG_MATCH = 0.5  # a topic this well covered is "a match"
@@ -38,19 +41,11 @@ class Verdict:
     reasons: list[str]
 
 
-def age_text(hours: float) -> str:
-    if hours < 1:
-        return f"age {int(hours * 60)} min"
-    if hours < 48:
-        return f"age {hours:.0f} h"
-    return f"age {hours / 24:.0f} days"
-
-
 def for_explicit_id(age_hours: float, status: str, *, chosen: bool) -> Verdict:
-    reasons = ["explicit checkpoint id", age_text(age_hours)]
+    reasons = ["explicit checkpoint id", f"age {short_age(age_hours)}"]
     if chosen:
         return Verdict("apply", 0.98, reasons + ["chosen by the caller"])
-    if status in ("completed", "abandoned"):
+    if status in CLOSED_STATUSES:
         return Verdict("confirm", 0.85, reasons + [f"marked {status}"])
     if age_hours > WEEK_HOURS:
         return Verdict("confirm", 0.85, reasons + ["older than 7 days: confirm before applying"])
@@ -63,7 +58,7 @@ def for_topic(kind: Literal["formatted", "natural"], matches: list[float], best_
     if not matches or matches[0] < WEAK_MATCH:
         return Verdict("none", 0.0, reasons + ["no checkpoint matches the topic"])
     best = matches[0]
-    reasons += [f"topic match {best:.2f}", age_text(best_age_hours)]
+    reasons += [f"topic match {best:.2f}", f"age {short_age(best_age_hours)}"]
     close = [m for m in matches[1:] if m >= WEAK_MATCH and best - m <= CLOSE]
     if close:
         return Verdict("choose", round(0.3 + 0.35 * best * 0.8, 2), reasons + [f"{len(close) + 1} close matches"])
@@ -82,7 +77,7 @@ def for_recent(count: int, newest_age_hours: float, *, asked: bool) -> Verdict:
     reasons = ["resume request without a topic" if asked else "proactive check at conversation start"]
     if count == 0:
         return Verdict("none", 0.0, reasons + ["no recent unfinished work"])
-    reasons.append(age_text(newest_age_hours))
+    reasons.append(f"age {short_age(newest_age_hours)}")
     if count > 1:
         return Verdict("choose", 0.5 if asked else 0.45, reasons + [f"{count} unfinished checkpoints"])
     if newest_age_hours > DAY_HOURS:

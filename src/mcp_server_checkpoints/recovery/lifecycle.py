@@ -7,12 +7,11 @@ recovered one as its parent, so the lineage (and one-hit-per-lineage search) fol
 from __future__ import annotations
 
 import threading
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mcp_server_checkpoints.models import CheckpointFields, SaveResult
-    from mcp_server_checkpoints.records import RecoverResult
+    from mcp_server_checkpoints.domain.records import RecoverResult
+    from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, SaveResult
 
 
 class ConversationLink:

@@ -15,26 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mcp_server_checkpoints.records import Checkpoint
-from mcp_server_checkpoints.storage.db import parse_iso, utcnow
+from mcp_server_checkpoints.domain.records import Checkpoint
+from mcp_server_checkpoints.domain.time import human_age
 
 RULE = "═" * 47
 DEFAULT_LIMIT = 10_000
 
 # Drop order, first dropped first. Each name is a list of lines in _Parts.
 DROP_ORDER = ("summary", "discoveries", "approaches", "files", "completed", "decisions", "preferences", "remaining")
-
-
-def human_age(ts: str, now: datetime | None = None) -> str:
-    hours = max(((now or utcnow()) - parse_iso(ts)).total_seconds() / 3600, 0.0)
-    if hours < 1:
-        minutes = int(hours * 60)
-        return "just now" if minutes < 1 else f"{minutes} minute{'s' if minutes != 1 else ''} ago"
-    if hours < 48:
-        h = int(round(hours))
-        return f"{h} hour{'s' if h != 1 else ''} ago"
-    d = int(hours // 24)
-    return f"{d} days ago"
 
 
 @dataclass

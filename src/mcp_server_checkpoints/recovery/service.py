@@ -7,15 +7,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from mcp_server_checkpoints.domain.records import Candidate, Checkpoint, RecoverResult, SearchHit
+from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES
+from mcp_server_checkpoints.domain.time import age_hours, iso, utcnow
 from mcp_server_checkpoints.errors import NotFoundError
-from mcp_server_checkpoints.records import OPEN_STATUSES, Candidate, Checkpoint, RecoverResult, SearchHit
 from mcp_server_checkpoints.recovery import confidence, templates
 from mcp_server_checkpoints.recovery.detect import Detection, detect, key_terms, topic_words
 from mcp_server_checkpoints.recovery.render import render_summary
-from mcp_server_checkpoints.storage import CheckpointStore
-from mcp_server_checkpoints.storage.checkpoints import age_hours
-from mcp_server_checkpoints.storage.db import iso, utcnow
-from mcp_server_checkpoints.storage.lexical import STOPWORDS
+from mcp_server_checkpoints.search.lexical import STOPWORDS
+from mcp_server_checkpoints.storage.protocols import CheckpointStore
 
 PROACTIVE_STATUSES = ["in-progress", "paused"]
 PROACTIVE_HOURS = 24.0
@@ -110,7 +110,7 @@ def _candidates(scored: list[_Scored]) -> list[Candidate]:
 
 def _load(store: CheckpointStore, hits: list[SearchHit]) -> list[Checkpoint]:
     cps = [store.get(h.id, with_payload=False) for h in hits]
-    return [cp for cp in cps if cp.status not in ("completed", "abandoned") and not is_trivial(cp)]
+    return [cp for cp in cps if cp.status not in CLOSED_STATUSES and not is_trivial(cp)]
 
 
 def _search_topic(store: CheckpointStore, det: Detection, project: str | None, now: datetime) -> list[_Scored]:

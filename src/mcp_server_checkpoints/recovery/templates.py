@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mcp_server_checkpoints.records import Checkpoint
-from mcp_server_checkpoints.recovery.render import human_age
+from mcp_server_checkpoints.domain.records import Checkpoint
+from mcp_server_checkpoints.domain.time import human_age
 
 
 def _progress(cp: Checkpoint) -> str:

@@ -15,17 +15,15 @@ from mcp.types import ToolAnnotations
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.errors import CheckpointsError
-from mcp_server_checkpoints.models import CheckpointFields, RecoverResult, SaveResult, SemanticState
 from mcp_server_checkpoints.recovery.lifecycle import ConversationLink
 from mcp_server_checkpoints.recovery.render import render_summary
+from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, RecoverResult, SaveResult, SemanticState
 from mcp_server_checkpoints.server.memory import add_memory_resource, memory_tools
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-from mcp_server_checkpoints.storage.redact import Redactor
-from mcp_server_checkpoints.storage.graph import GraphStore
-from mcp_server_checkpoints.storage.semantic_setup import semantic_index
+from mcp_server_checkpoints.storage.protocols import CheckpointStore
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
 from mcp_server_checkpoints.tools import recovery as recovery_tools
+from mcp_server_checkpoints.wiring import Services, open_services
 
 log = logging.getLogger("mcp_server_checkpoints")
 STARTUP_DELAY_S = 0.5  # before the model starts loading (bench/scale.py measures the handshake)
@@ -40,31 +38,33 @@ This server keeps checkpoints of your working sessions so work survives context 
 
 @dataclass
 class AppState:
-    settings: Settings
-    store: CheckpointStore
+    """The services one server works with, and the conversation's link to the work it recovered."""
+
+    services: Services
     link: ConversationLink = field(default_factory=ConversationLink)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def store(self) -> CheckpointStore:
+        return self.services.store
 
     def semantic_state(self) -> SemanticState:
         return self.store.semantic_state()
 
     def start(self) -> None:
         """Start loading the embedding model in the background (the handshake never waits for it)."""
-        if self.store.semantic is not None:
-            # Clients send `initialize` as soon as the process starts: let it be answered first.
-            self.store.semantic.start(delay=STARTUP_DELAY_S)
+        # Clients send `initialize` as soon as the process starts: let it be answered first.
+        self.services.start(delay=STARTUP_DELAY_S)
 
     def close(self) -> None:
-        if self.store.semantic is not None:
-            self.store.semantic.stop()
-        self.store.db.close()
+        self.services.close()
 
 
 def open_state(settings: Settings) -> AppState:
-    db = open_database(settings.db)
-    store = CheckpointStore(db, default_project=settings.project, max_payload_bytes=settings.max_payload_bytes,
-                            diff_chain_max=settings.diff_chain_max, redactor=Redactor.build(settings.redact_patterns),
-                            semantic=semantic_index(db, settings))
-    return AppState(settings=settings, store=store)
+    return AppState(open_services(settings, semantic="background"))
 
 
 def _tools(state: AppState) -> list[Tool]:
@@ -149,10 +149,7 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         finally:
             state.close()
 
-    sem = state.store.semantic  # search_nodes' ranked fallback is hybrid too, and edits are re-embedded
-    graph = GraphStore(state.store.db, redactor=state.store.redactor,  # the official memory server's tools (issue #5)
-                       semantic=sem.rank_entities if sem is not None else None,
-                       on_change=sem.notify if sem is not None else None)
+    graph = state.services.graph  # the official memory server's tools
     tools = _tools(state) + memory_tools(graph)
     server = MCPServer(
         "checkpoints",

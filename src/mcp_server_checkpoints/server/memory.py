@@ -16,15 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-import pydantic_core
 from pydantic import BaseModel
 
 from mcp_server_checkpoints.errors import CheckpointsError
 from mcp_server_checkpoints.server.strict import strict_tool
-from mcp_server_checkpoints.storage.graph import GraphStore
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
 from mcp_server_checkpoints.tools import graph as graph_tools
 
 OFFICIAL_PACKAGE = "@modelcontextprotocol/server-memory"

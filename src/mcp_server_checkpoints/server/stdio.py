@@ -37,7 +37,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 
-from mcp_server_checkpoints.storage.checkpoints import surrogate_path
+from mcp_server_checkpoints.domain.text import surrogate_path
 
 log = logging.getLogger("mcp_server_checkpoints.stdio")
 

@@ -10,9 +10,11 @@ from typing import Annotated
 
 from pydantic import Field
 
+from mcp_server_checkpoints.domain.records import COMPONENTS
+from mcp_server_checkpoints.domain.time import age_hours, utcnow
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.models import (
-    COMPONENTS,
+from mcp_server_checkpoints.recovery.render import render_summary
+from mcp_server_checkpoints.schemas.checkpoints import (
     CheckpointFields,
     Component,
     Integrity,
@@ -24,10 +26,7 @@ from mcp_server_checkpoints.models import (
     StatusFilter,
     StatusResult,
 )
-from mcp_server_checkpoints.recovery.render import render_summary
-from mcp_server_checkpoints.storage import CheckpointStore
-from mcp_server_checkpoints.storage.checkpoints import age_hours
-from mcp_server_checkpoints.storage.db import utcnow
+from mcp_server_checkpoints.storage.protocols import CheckpointStore
 
 # Which checkpoint fields each component of open_checkpoint brings back.
 COMPONENT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.graph_models import (
+from mcp_server_checkpoints.schemas.graph import (
     AddObservationsResult,
     CreatedEntities,
     CreatedRelations,
@@ -23,7 +23,7 @@ from mcp_server_checkpoints.graph_models import (
     ObservationDeletion,
     Relation,
 )
-from mcp_server_checkpoints.storage.graph import GraphStore
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
 
 MAX_PAGE = 10_000
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mcp_server_checkpoints.models import RecoverResult
 from mcp_server_checkpoints.recovery.service import recover as recover_work
-from mcp_server_checkpoints.storage import CheckpointStore
+from mcp_server_checkpoints.schemas.checkpoints import RecoverResult
+from mcp_server_checkpoints.storage.protocols import CheckpointStore
 
 
 def recover(

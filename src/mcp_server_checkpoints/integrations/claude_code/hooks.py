@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server_checkpoints.config import Settings
+from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
+from mcp_server_checkpoints.domain.time import iso, utcnow
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.recovery.service import recover
-from mcp_server_checkpoints.storage import CheckpointStore, open_database
-from mcp_server_checkpoints.storage.db import iso, utcnow
-from mcp_server_checkpoints.storage.redact import Redactor
+from mcp_server_checkpoints.storage.protocols import CheckpointStore
+from mcp_server_checkpoints.wiring import services
 
 if TYPE_CHECKING:
-    from mcp_server_checkpoints.models import SaveResult
+    from mcp_server_checkpoints.schemas.checkpoints import SaveResult
 
 log = logging.getLogger("mcp_server_checkpoints.hooks")
 
@@ -35,12 +36,6 @@ AFTER_COMPACT = ("The conversation was just compacted. This is the checkpoint sa
 OFFER = ("mcp-server-checkpoints found unfinished work for this project. In your first reply, offer to resume it"
          " (do not resume before the user says yes: then call the recover tool with its checkpoint_id; if they"
          " decline, call mark_status with status on-hold):\n\n")
-
-
-def _store(settings: Settings) -> CheckpointStore:
-    return CheckpointStore(open_database(settings.db), default_project=settings.project,
-                           max_payload_bytes=settings.max_payload_bytes, diff_chain_max=settings.diff_chain_max,
-                           redactor=Redactor.build(settings.redact_patterns))
 
 
 def _tail(data: bytes, limit: int) -> tuple[bytes, int]:
@@ -56,7 +51,9 @@ def pre_compact(hook: dict[str, Any], store: CheckpointStore) -> SaveResult | No
     path = hook.get("transcript_path")
     if not isinstance(path, str) or not path:
         raise ValueError("the hook input has no transcript_path")
-    from mcp_server_checkpoints.integrations import transcript as tr  # pydantic: only this hook builds fields
+    from mcp_server_checkpoints.integrations.claude_code import (
+        transcript as tr,  # pydantic: only this hook builds fields
+    )
 
     raw = Path(path).expanduser().read_bytes()
     parsed = tr.parse(raw)
@@ -79,7 +76,7 @@ def session_start(hook: dict[str, Any], store: CheckpointStore) -> str | None:
     now = utcnow()
     if source in ("compact", "resume") and isinstance(session_id, str):
         cp = store.latest_in_session(session_id)
-        if cp is not None and cp.status not in ("completed", "abandoned"):
+        if cp is not None and cp.status not in CLOSED_STATUSES:
             store.set_status(cp.id, "resumed", f"Resumed at: {iso(now)} (after {source})", now=now)
             body = render_summary(store.get(cp.id, with_payload=False), now=now,
                                   limit=CONTEXT_LIMIT - len(AFTER_COMPACT))
@@ -97,17 +94,14 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
         hook = json.loads(stdin_text) if stdin_text.strip() else {}
         if not isinstance(hook, dict):
             raise ValueError("the hook input is not a JSON object")
-        store = _store(settings)
-        try:
+        with services(settings) as s:
             if event == "pre-compact":
-                saved = pre_compact(hook, store)
+                saved = pre_compact(hook, s.store)
                 _log(settings, f"pre-compact saved {saved.id if saved else '-'} "
                                f"({saved.raw_bytes if saved else 0} bytes → {saved.stored_bytes if saved else 0}) "
                                f"in {time.perf_counter() - started:.3f}s")
                 return ""
-            context = session_start(hook, store)
-        finally:
-            store.db.close()
+            context = session_start(hook, s.store)
         if context is None:
             return ""
         return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},

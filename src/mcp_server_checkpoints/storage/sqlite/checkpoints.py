@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import re
-import secrets
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcp_server_checkpoints.errors import (
-    ContextIntegrityError,
-    InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    StorageError,
-)
-from mcp_server_checkpoints.records import (
-    OPEN_STATUSES,
-    STATUSES,
+from mcp_server_checkpoints.domain.ids import ID_PATTERN, new_id, shown_id
+from mcp_server_checkpoints.domain.records import (
     Checkpoint,
     PayloadRecord,
     SearchHit,
@@ -33,20 +20,28 @@ from mcp_server_checkpoints.records import (
     StatusResult,
     checkpoint_from_data,
 )
+from mcp_server_checkpoints.domain.statuses import OPEN_STATUSES, STATUSES
+from mcp_server_checkpoints.domain.text import check_text, text_size
+from mcp_server_checkpoints.domain.time import iso, parse_iso, utcnow
+from mcp_server_checkpoints.errors import (
+    ContextIntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    StorageError,
+)
 from mcp_server_checkpoints.storage import codec
-from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
-from mcp_server_checkpoints.storage.migrations import MIGRATIONS
+from mcp_server_checkpoints.storage.protocols import BackupResult, ImportReport, SearchOutcome, VerifyReport
 from mcp_server_checkpoints.storage.redact import Redactor
-from mcp_server_checkpoints.storage.snapshots import sync_snapshot
-from mcp_server_checkpoints.storage.search import SearchOutcome
-from mcp_server_checkpoints.storage.search import age_hours as age_hours  # re-exported: tools use it
-from mcp_server_checkpoints.storage.search import search as hybrid_search
+from mcp_server_checkpoints.storage.sqlite.db import Database, count_readonly
+from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
+from mcp_server_checkpoints.storage.sqlite.search import search as hybrid_search
+from mcp_server_checkpoints.storage.sqlite.snapshots import sync_snapshot
+from mcp_server_checkpoints.storage.sqlite.status_rows import write_status
 
 if TYPE_CHECKING:  # pydantic models: imported where they are built, so a hook that only reads never imports pydantic
-    from pydantic import TypeAdapter
-
-    from mcp_server_checkpoints.models import CheckpointFields, Payload, SaveResult
-    from mcp_server_checkpoints.storage.semantic import SemanticIndex
+    from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, Payload, SaveResult
+    from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 JSON_LIST_FIELDS = (
     "completed", "files", "decisions", "remaining", "blockers", "user_input_needed",
@@ -56,69 +51,8 @@ TEXT_FIELDS = (
     "title", "goal", "project", "phase", "current_work", "next_step", "resume_instructions",
     "summary", "parent_id", "session_id", "agent_id",
 )
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
-# Only ids of our own shape are repeated back in messages: anything else may be a pasted secret.
-OWN_ID = re.compile(r"^checkpoint-\d{4}-\d{2}-\d{2}-[a-z0-9-]{1,60}$")
-
-
 def open_database(path: str | Path) -> Database:
     return Database(path, MIGRATIONS)
-
-
-def new_id(title: str, now: datetime) -> str:
-    """`checkpoint-2026-11-22-jwt-auth-7f3a9c`: date, slug of the title, random suffix."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    words = re.findall(r"[a-z0-9]+", ascii_title)[:5]
-    slug = "-".join(words)[:40].strip("-") or "session"
-    return f"checkpoint-{now:%Y-%m-%d}-{slug}-{secrets.token_hex(3)}"
-
-
-def surrogate_path(value: Any, path: list[str | int] | None = None, depth: int = 0,
-                   max_depth: int = 200) -> list[str | int] | None:
-    """Keys and list indexes leading to the first string holding a lone surrogate (SQLite and JSON
-    cannot store one), or None. Deeper than `max_depth` is not searched (the JSON parsers refuse it)."""
-    path = path or []
-    if depth > max_depth:
-        return None
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = surrogate_path(k, path, depth + 1, max_depth) if isinstance(k, str) else None
-            found = found or surrogate_path(v, [*path, str(k)], depth + 1, max_depth)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            found = surrogate_path(v, [*path, i], depth + 1, max_depth)
-            if found is not None:
-                return found
-    return None
-
-
-def _text_size(value: Any) -> int:
-    """A cheap lower bound of a JSON value's serialised size: the characters of its strings."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(len(str(k)) + _text_size(v) for k, v in value.items())
-    if isinstance(value, list):
-        return sum(_text_size(v) for v in value)
-    return 0
-
-
-def check_text(value: Any, what: str = "") -> None:
-    found = surrogate_path(value)
-    if found is not None:
-        bad = what + "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if (what or i) else p)
-                             for i, p in enumerate(found))
-        raise InvalidInputError(
-            f"{bad or 'input'} contains an unpaired UTF-16 surrogate, which cannot be stored; send valid Unicode text"
-        )
 
 
 def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> dict[str, Any]:
@@ -128,38 +62,7 @@ def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> di
     return model.model_dump()
 
 
-@functools.cache
-def _export_adapter() -> TypeAdapter[Checkpoint]:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(Checkpoint)
-
-
-def export_line(cp: Checkpoint) -> str:
-    """One line of `ckpt export`: the checkpoint as JSON, every field."""
-    return _export_adapter().dump_json(cp).decode("utf-8")
-
-
-@dataclass
-class VerifyReport:
-    integrity_check: list[str] = field(default_factory=list)
-    checked: int = 0
-    payloads: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.integrity_check == ["ok"] and not self.problems
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0
-    skipped_existing: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-class CheckpointStore:
+class SQLiteCheckpointStore:
     """Everything the tools and the CLI do with checkpoints. Plain Python: no MCP here."""
 
     def __init__(
@@ -190,7 +93,7 @@ class CheckpointStore:
             n += m
         if isinstance(model, Checkpoint):
             return checkpoint_from_data({**clean, "payload": payload}), n
-        from mcp_server_checkpoints.models import Approach, Decision, FileChange, Payload
+        from mcp_server_checkpoints.schemas.checkpoints import Approach, Decision, FileChange, Payload
 
         # model_construct: the input was validated already, and a marker may be longer than the secret it replaced.
         for key, cls in (("files", FileChange), ("decisions", Decision), ("approaches", Approach)):
@@ -202,7 +105,7 @@ class CheckpointStore:
         now = now or utcnow()
         check_text(fields.model_dump())
         if fields.payload is not None:
-            self._check_size(_text_size(fields.payload.model_dump()))  # before the work of redacting it
+            self._check_size(text_size(fields.payload.model_dump()))  # before the work of redacting it
         fields, redactions = self._redacted(fields)
         payload_plain = self._payload_bytes(fields.payload)
         ts = iso(now)
@@ -219,7 +122,7 @@ class CheckpointStore:
             sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
         if self.semantic is not None:
             self.semantic.notify()  # embedded in the background: a save never waits for the model
-        from mcp_server_checkpoints.models import SaveResult
+        from mcp_server_checkpoints.schemas.checkpoints import SaveResult
 
         return SaveResult(
             id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
@@ -300,12 +203,7 @@ class CheckpointStore:
         with self.db.write() as c:
             if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cid,)).fetchone() is None:
                 raise NotFoundError(self._not_found(cid))
-            c.execute("UPDATE checkpoints SET status = ?, updated_at = ? WHERE id = ?", (status, ts, cid))
-            c.execute(
-                "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
-                (cid, status, ts, note),
-            )
-            sync_snapshot(c, cid)
+            write_status(c, cid, status, ts, note)
         return self.status_of(cid)
 
     def delete(self, cid: str) -> int:
@@ -334,8 +232,7 @@ class CheckpointStore:
     # -- reading -----------------------------------------------------------------------
     @staticmethod
     def _not_found(cid: str) -> str:
-        shown = cid if OWN_ID.match(cid) else "with the given id"
-        return f"no checkpoint {shown}; find ids with search_checkpoints (or `ckpt list`)"
+        return f"no checkpoint {shown_id(cid)}; find ids with search_checkpoints (or `ckpt list`)"
 
     def exists(self, cid: str) -> bool:
         with self.db.errors():
@@ -418,6 +315,16 @@ class CheckpointStore:
         cp = checkpoint_from_data(data)
         cp.history, cp.payload = history, payload
         return cp
+
+    def lineage(self, cid: str) -> list[Checkpoint]:
+        """Every version of the work `cid` belongs to, oldest first (without payloads)."""
+        with self.db.read() as c:
+            row = c.execute("SELECT lineage_id FROM checkpoints WHERE id = ?", (cid,)).fetchone()
+            if row is None:
+                raise NotFoundError(self._not_found(cid))
+            ids = [r[0] for r in c.execute(
+                "SELECT id FROM checkpoints WHERE lineage_id = ? ORDER BY created_at, rowid", (row[0],))]
+        return [self.get(i, with_payload=False) for i in ids]
 
     def latest_in_session(self, session_id: str) -> Checkpoint | None:
         """The newest checkpoint saved in one client session (any status)."""
@@ -544,16 +451,6 @@ class CheckpointStore:
             self.semantic.notify()
         return report
 
-    @staticmethod
-    def parse_export_line(line: str) -> Checkpoint:
-        from pydantic import ValidationError
-
-        try:
-            return _export_adapter().validate_json(line)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors()[:5])
-            raise InvalidInputError(problems) from None
-
     # -- operations --------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         with self.db.read() as c:
@@ -582,10 +479,18 @@ class CheckpointStore:
             "newest": agg["newest"],
         }
 
-    def rebuild_fts(self) -> None:
+    def reindex_lexical(self) -> None:
         """Rebuild the full-text index from the checkpoints (`ckpt reindex`)."""
         with self.db.write() as c:
             c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('rebuild')")
+
+    def backup(self, dest: Path) -> BackupResult:
+        """A consistent, self-contained copy (rollback journal, no -wal) written atomically at `dest`.
+
+        The copy is counted through a read-only connection: opening it as a store would switch it to WAL.
+        """
+        path = self.db.backup(dest)
+        return BackupResult(path=path, checkpoints=count_readonly(path, "checkpoints"), bytes=path.stat().st_size)
 
     def verify(self) -> VerifyReport:
         """SQLite integrity_check, the FTS index check, and every payload's sha256.

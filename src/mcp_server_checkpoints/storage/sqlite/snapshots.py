@@ -14,7 +14,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from mcp_server_checkpoints.storage.graph_rows import insert_entity, insert_observations, insert_relation, reindex
+from mcp_server_checkpoints.storage.sqlite.graph_rows import (
+    insert_entity,
+    insert_observations,
+    insert_relation,
+    reindex,
+)
 
 SNAPSHOT_TYPE = "session-snapshot"
 CONTINUES = "continues"

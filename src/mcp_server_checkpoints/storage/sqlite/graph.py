@@ -18,11 +18,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from mcp_server_checkpoints.errors import InvalidInputError, NotFoundError
-from mcp_server_checkpoints.graph_models import (
+from mcp_server_checkpoints.domain.ranking import rrf
+from mcp_server_checkpoints.domain.statuses import STATUSES
+from mcp_server_checkpoints.domain.text import check_strings
+from mcp_server_checkpoints.domain.time import iso, utcnow
+from mcp_server_checkpoints.errors import NotFoundError
+from mcp_server_checkpoints.schemas.graph import (
     AddedObservations,
     Entity,
     KnowledgeGraph,
@@ -30,11 +34,18 @@ from mcp_server_checkpoints.graph_models import (
     ObservationDeletion,
     Relation,
 )
-from mcp_server_checkpoints.records import STATUSES
-from mcp_server_checkpoints.storage.db import Database, iso, utcnow
-from mcp_server_checkpoints.storage.graph_rows import SEP, fold, insert_entity, insert_observations, insert_relation, reindex
-from mcp_server_checkpoints.storage.lexical import fts_query
+from mcp_server_checkpoints.search.lexical import fts_query
 from mcp_server_checkpoints.storage.redact import Redactor
+from mcp_server_checkpoints.storage.sqlite.db import Database
+from mcp_server_checkpoints.storage.sqlite.graph_rows import (
+    SEP,
+    fold,
+    insert_entity,
+    insert_observations,
+    insert_relation,
+    reindex,
+)
+from mcp_server_checkpoints.storage.sqlite.status_rows import write_status
 
 # bm25() weights for graph_fts columns (name, entity_type, observations): a name says what the entity is.
 GRAPH_BM25_WEIGHTS = (4.0, 1.0, 1.0)
@@ -42,7 +53,6 @@ FALLBACK_LIMIT = 10
 # Ranked fallback keeps hits scoring at least this share of the best one: a word every snapshot
 # shares ("checkpoint") must not drag the whole graph in behind the one real match.
 FALLBACK_MIN_RATIO = 0.35
-RRF_K = 60
 
 # A status observation added to a session-snapshot entity changes the checkpoint's status.
 STATUS_OBSERVATION = re.compile(r"^Status:\s*(" + "|".join(re.escape(s) for s in STATUSES) + r")\s*$")
@@ -53,26 +63,6 @@ SemanticRanker = Callable[[sqlite3.Connection, str, int], list[tuple[str, float]
 
 class EntityNotFoundError(NotFoundError):
     """add_observations named an entity that does not exist (the official server's error)."""
-
-
-def check_strings(values: Iterable[str], what: str) -> None:
-    """SQLite cannot store a lone UTF-16 surrogate; say so instead of failing deep in the driver."""
-    for v in values:
-        try:
-            v.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInputError(
-                f"{what} contains an unpaired UTF-16 surrogate, which cannot be stored; send valid Unicode text"
-            ) from None
-
-
-def rrf(*rankings: Sequence[str], k: int = RRF_K) -> list[str]:
-    """Reciprocal-rank fusion of best-first lists of names."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for pos, name in enumerate(ranking):
-            scores[name] = scores.get(name, 0.0) + 1.0 / (k + pos + 1)
-    return sorted(scores, key=lambda n: (-scores[n], n))
 
 
 class GraphStore:
@@ -150,17 +140,13 @@ class GraphStore:
     @staticmethod
     def _apply_snapshot_status(c: sqlite3.Connection, checkpoint_id: str, added: Sequence[str]) -> None:
         """`Status: resumed` added to a session-snapshot marks the checkpoint resumed, as mark_status would."""
-        from mcp_server_checkpoints.storage.snapshots import sync_snapshot
 
         for o in added:
             m = STATUS_OBSERVATION.match(o)
             if m is None:
                 continue
             status, ts = m.group(1), iso(utcnow())
-            c.execute("UPDATE checkpoints SET status = ?, updated_at = ? WHERE id = ?", (status, ts, checkpoint_id))
-            c.execute("INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
-                      (checkpoint_id, status, ts, "via add_observations"))
-            sync_snapshot(c, checkpoint_id)
+            write_status(c, checkpoint_id, status, ts, "via add_observations")
 
     def delete_entities(self, names: Sequence[str]) -> None:
         """Delete the entities and every relation touching them; unknown names are ignored.

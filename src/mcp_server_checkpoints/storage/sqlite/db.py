@@ -13,30 +13,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+
+from mcp_server_checkpoints.domain.time import iso, utcnow
 from mcp_server_checkpoints.errors import DatabaseBusyError, StorageError
 
 BUSY_TIMEOUT_MS = 15_000
 # After a checkpoint, the WAL file is truncated back to this size: a reader that held a snapshot
 # through a long burst of writes must not leave a WAL as big as the burst behind it for good.
 JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(ts: datetime) -> str:
-    """The one timestamp format stored and exported: ISO 8601, UTC, microseconds, `Z`."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str) -> datetime:
-    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -57,6 +42,18 @@ def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
     if "readonly" in text or "unable to open" in text or "disk i/o" in text:
         return StorageError(f"the database {path} cannot be written ({exc}); check the path, its permissions and free space")
     return StorageError(f"database error on {path}: {exc}")
+
+
+def count_readonly(path: Path, table: str) -> int:
+    """Rows of `table` in the file at `path`, read without changing it (no migration, no journal-mode switch)."""
+    try:
+        c = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            return int(c.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+        finally:
+            c.close()
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from None
 
 
 class Database:

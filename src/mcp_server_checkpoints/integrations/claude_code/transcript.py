@@ -13,7 +13,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_server_checkpoints.models import MAX_ITEM, MAX_SUMMARY, MAX_TEXT, MAX_TITLE, CheckpointFields, Payload
+from mcp_server_checkpoints.schemas.checkpoints import (
+    MAX_ITEM,
+    MAX_SUMMARY,
+    MAX_TEXT,
+    MAX_TITLE,
+    CheckpointFields,
+    Payload,
+)
 
 # User text that Claude Code writes itself, not the user's request.
 NOT_A_REQUEST = (

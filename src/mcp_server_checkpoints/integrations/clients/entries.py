@@ -15,11 +15,20 @@ from typing import Any
 import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
-from mcp_server_checkpoints.integrations.clients import (
-    DEFAULT_NAME, HOOKS, hook_subcommand, is_official_memory, join_command, runs_us,
+from mcp_server_checkpoints.integrations.clients.catalog import (
+    DEFAULT_NAME,
+    HOOKS,
+    hook_subcommand,
+    is_official_memory,
+    join_command,
+    runs_us,
 )
-from mcp_server_checkpoints.integrations.configfiles import (
-    ConfigFileError, expect_object, load_json, load_toml, read_text,
+from mcp_server_checkpoints.integrations.clients.configfiles import (
+    ConfigFileError,
+    expect_object,
+    load_json,
+    load_toml,
+    read_text,
 )
 
 __all__ = ["Options", "remove_hooks", "remove_json_server", "remove_toml_server", "set_hooks", "set_json_server",

@@ -12,14 +12,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mcp_server_checkpoints.integrations.clients import (
-    CLIENTS, MEMORY_PACKAGE, Home, is_official_memory, join_command, runs_us,
+from mcp_server_checkpoints.integrations.clients.catalog import (
+    CLIENTS,
+    MEMORY_PACKAGE,
+    Home,
+    is_official_memory,
+    join_command,
+    runs_us,
 )
-from mcp_server_checkpoints.integrations.configfiles import (
-    ConfigFileError, FileChange, apply_change, dump_toml, edit_json, load_json, load_toml, read_text,
+from mcp_server_checkpoints.integrations.clients.configfiles import (
+    ConfigFileError,
+    FileChange,
+    apply_change,
+    dump_toml,
+    edit_json,
+    load_json,
+    load_toml,
+    read_text,
 )
-from mcp_server_checkpoints.integrations.entries import (
-    Options, remove_hooks, remove_json_server, remove_toml_server, set_hooks, set_json_server, set_toml_server,
+from mcp_server_checkpoints.integrations.clients.entries import (
+    Options,
+    remove_hooks,
+    remove_json_server,
+    remove_toml_server,
+    set_hooks,
+    set_json_server,
+    set_toml_server,
 )
 
 __all__ = ["Action", "ClientReport", "Options", "Report", "plan_client", "render", "run"]

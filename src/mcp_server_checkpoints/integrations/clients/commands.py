@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from mcp_server_checkpoints.config import Settings, client_env
-from mcp_server_checkpoints.integrations import agent_docs
-from mcp_server_checkpoints.integrations.clients import Home, resolve_command
-from mcp_server_checkpoints.integrations.configfiles import ConfigFileError
-from mcp_server_checkpoints.integrations.setup import Options, render, run
+from mcp_server_checkpoints.integrations.clients import agent_docs
+from mcp_server_checkpoints.integrations.clients.catalog import Home, resolve_command
+from mcp_server_checkpoints.integrations.clients.configfiles import ConfigFileError
+from mcp_server_checkpoints.integrations.clients.setup import Options, render, run
 
 
 def home_from_environment() -> Home:

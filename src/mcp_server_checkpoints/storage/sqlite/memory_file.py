@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from mcp_server_checkpoints.domain.text import check_strings
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.graph_models import Entity, Relation
-from mcp_server_checkpoints.storage.graph import GraphStore, check_strings
-from mcp_server_checkpoints.storage.graph_rows import insert_entity, insert_observations, insert_relation, reindex
+from mcp_server_checkpoints.schemas.graph import Entity, Relation
+from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
+from mcp_server_checkpoints.storage.sqlite.graph_rows import (
+    insert_entity,
+    insert_observations,
+    insert_relation,
+    reindex,
+)
 
 
 @dataclass

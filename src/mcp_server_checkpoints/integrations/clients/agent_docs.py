@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mcp_server_checkpoints.integrations.clients import AGENT_FILES
-from mcp_server_checkpoints.integrations.configfiles import ConfigFileError, FileChange, apply_change, read_text
+from mcp_server_checkpoints.integrations.clients.catalog import AGENT_FILES
+from mcp_server_checkpoints.integrations.clients.configfiles import ConfigFileError, FileChange, apply_change, read_text
 
 START = "<!-- mcp-server-checkpoints:start -->"
 END = "<!-- mcp-server-checkpoints:end -->"

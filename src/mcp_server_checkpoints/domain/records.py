@@ -11,12 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# Statuses a caller may give when saving; the others are reached through mark_status.
-SaveStatus = Literal["in-progress", "paused"]
-Status = Literal["in-progress", "paused", "on-hold", "resumed", "completed", "abandoned"]
-StatusFilter = Literal["in-progress", "paused", "on-hold", "resumed", "completed", "abandoned", "any"]
-STATUSES: tuple[str, ...] = ("in-progress", "paused", "on-hold", "resumed", "completed", "abandoned")
-OPEN_STATUSES: tuple[str, ...] = ("in-progress", "paused", "on-hold", "resumed")
+from mcp_server_checkpoints.domain.statuses import Status
+
 Outcome = Literal["worked", "failed", "partial"]
 Component = Literal[
     "goal", "progress", "completed", "decisions", "pending", "context", "files", "resume", "summary", "payload"

@@ -11,27 +11,62 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from mcp_server_checkpoints.records import (  # re-exported: the vocabulary is shared with the records
-    COMPONENTS as COMPONENTS,
+from mcp_server_checkpoints.domain.records import (
     MAX_ITEM as MAX_ITEM,
+)
+from mcp_server_checkpoints.domain.records import (
     MAX_ITEMS as MAX_ITEMS,
+)
+from mcp_server_checkpoints.domain.records import (
     MAX_SUMMARY as MAX_SUMMARY,
+)
+from mcp_server_checkpoints.domain.records import (
     MAX_TEXT as MAX_TEXT,
+)
+from mcp_server_checkpoints.domain.records import (
     MAX_TITLE as MAX_TITLE,
-    OPEN_STATUSES as OPEN_STATUSES,
-    STATUSES as STATUSES,
+)
+from mcp_server_checkpoints.domain.records import (
     Candidate as Candidate,
+)
+from mcp_server_checkpoints.domain.records import (
     Checkpoint as Checkpoint,
+)
+from mcp_server_checkpoints.domain.records import (
     Component as Component,
+)
+from mcp_server_checkpoints.domain.records import (
     Outcome as Outcome,
+)
+from mcp_server_checkpoints.domain.records import (
     RecoverResult as RecoverResult,
-    SaveStatus as SaveStatus,
+)
+from mcp_server_checkpoints.domain.records import (
     SearchHit as SearchHit,
+)
+from mcp_server_checkpoints.domain.records import (
     SemanticState as SemanticState,
-    Status as Status,
+)
+from mcp_server_checkpoints.domain.records import (
     StatusChange as StatusChange,
-    StatusFilter as StatusFilter,
+)
+from mcp_server_checkpoints.domain.records import (
     StatusResult as StatusResult,
+)
+from mcp_server_checkpoints.domain.statuses import (
+    OPEN_STATUSES as OPEN_STATUSES,
+)
+from mcp_server_checkpoints.domain.statuses import (
+    STATUSES as STATUSES,
+)
+from mcp_server_checkpoints.domain.statuses import (
+    SaveStatus as SaveStatus,
+)
+from mcp_server_checkpoints.domain.statuses import (
+    Status as Status,
+)
+from mcp_server_checkpoints.domain.statuses import (
+    StatusFilter as StatusFilter,
 )
 
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]

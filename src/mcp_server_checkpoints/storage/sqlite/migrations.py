@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from mcp_server_checkpoints.storage.db import Migration
+from mcp_server_checkpoints.storage.sqlite.db import Migration
 
 # The columns FTS5 indexes, in the order bm25() weights refer to them.
 FTS_COLUMNS = ("title", "goal", "summary", "current_work", "next_step", "remaining", "decisions", "files", "tags")
@@ -114,7 +114,7 @@ def _m2_vectors(db: sqlite3.Connection) -> None:
 
 def _m3_graph(db: sqlite3.Connection) -> None:
     """The knowledge graph of the memory-server tools; checkpoints become session-snapshot entities."""
-    from mcp_server_checkpoints.storage.snapshots import sync_all_snapshots
+    from mcp_server_checkpoints.storage.sqlite.snapshots import sync_all_snapshots
 
     for sql in (
         # search_lc: name, type and observations lowercased by Python and joined, so the official

@@ -22,31 +22,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from mcp_server_checkpoints.domain.ranking import RRF_K
+from mcp_server_checkpoints.domain.records import SearchHit, SemanticState
+from mcp_server_checkpoints.domain.statuses import OPEN_STATUSES, STATUS_ORDER, STATUSES
+from mcp_server_checkpoints.domain.text import check_text
+from mcp_server_checkpoints.domain.time import age_hours, iso, utcnow
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.records import OPEN_STATUSES, STATUSES, SearchHit, SemanticState
-from mcp_server_checkpoints.storage.db import Database, iso, parse_iso, utcnow
-from mcp_server_checkpoints.storage.lexical import BM25_WEIGHTS, fts_query
+from mcp_server_checkpoints.search.lexical import BM25_WEIGHTS, fts_query
+from mcp_server_checkpoints.storage.protocols import SearchOutcome
+from mcp_server_checkpoints.storage.sqlite.db import Database
 
 if TYPE_CHECKING:
-    from mcp_server_checkpoints.storage.semantic import SemanticIndex
-    from mcp_server_checkpoints.storage.vectors import Matrix
+    from mcp_server_checkpoints.search.vectors import Matrix
+    from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 HEADER = ("id", "title", "goal", "project", "status", "progress", "next_step", "parent_id", "lineage_id",
           "created_at", "updated_at")
 HEADER_SQL = ", ".join(f"c.{col}" for col in HEADER)
 CANDIDATES = 100  # per ranker, before filters
-RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
-# Fused-score ties (frequent with rank fusion) go to live work first, then to the most recent.
-STATUS_ORDER = {s: i for i, s in enumerate(("in-progress", "paused", "resumed", "on-hold", "completed", "abandoned"))}
 
 Fusion = Literal["rrf", "weighted"]
 Mode = Literal["hybrid", "lexical", "semantic"]
-
-
-@dataclass
-class SearchOutcome:
-    hits: list[SearchHit]
-    semantic: SemanticState
 
 
 @dataclass
@@ -79,10 +75,6 @@ def _filter(statuses: Sequence[str] | None, project: str | None, since_hours: fl
         where.append("c.created_at >= ?")
         params.append(iso(now - timedelta(hours=since_hours)))
     return _Filter(" AND ".join(where), params, list(statuses))
-
-
-def age_hours(ts: str, now: datetime) -> float:
-    return round(max((now - parse_iso(ts)).total_seconds(), 0.0) / 3600, 2)
 
 
 # FTS5's bm25 gives a term found in more than half the rows an IDF of ~0 (it clamps log((N - n + 0.5) /
@@ -289,7 +281,6 @@ def search(
     `mode`, `fusion` and `weight` exist for the retrieval benchmark; callers keep the defaults, which
     bench/retrieval.py chose (weighted 0.3 × bm25/best + 0.7 × cosine: best MRR and recall@1 there).
     """
-    from mcp_server_checkpoints.storage.checkpoints import check_text  # checkpoints imports this module
 
     now = now or utcnow()
     f = _filter(statuses, project, since_hours, now)

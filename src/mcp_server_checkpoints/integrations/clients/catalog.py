@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from mcp_server_checkpoints.integrations.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
+from mcp_server_checkpoints.integrations.clients.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
 
 __all__ = ["AGENT_FILES", "CLIENTS", "DEFAULT_NAME", "HOOKS", "Home", "hook_subcommand", "is_official_memory",
            "join_command", "resolve_command", "runs_us"]

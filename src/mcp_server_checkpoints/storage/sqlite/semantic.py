@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_server_checkpoints.errors import DatabaseBusyError
-from mcp_server_checkpoints.storage.db import Database
-from mcp_server_checkpoints.storage.embedder import Embedder
+from mcp_server_checkpoints.search.embedder import Embedder
+from mcp_server_checkpoints.storage.sqlite.db import Database
 
 if TYPE_CHECKING:  # numpy comes with the `semantic` extra; lexical-only servers never import it
-    from mcp_server_checkpoints.storage.vectors import Matrix, VectorIndex
+    from mcp_server_checkpoints.search.vectors import Matrix, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class SemanticIndex:
         return self._embedder.model_name if self._embedder is not None else None
 
     def _become_ready(self, embedder: Embedder) -> None:
-        from mcp_server_checkpoints.storage.vectors import VectorIndex
+        from mcp_server_checkpoints.search.vectors import VectorIndex
 
         self._embedder = embedder
         index = VectorIndex(kind=KIND, model=embedder.model_name, dim=embedder.dim)
@@ -235,7 +235,7 @@ class SemanticIndex:
         return _entity_texts(c, rows)
 
     def _store_entities(self, embedder: Embedder, entities: VectorIndex, pending: list[tuple[str, str]]) -> None:
-        from mcp_server_checkpoints.storage.vectors import to_blob
+        from mcp_server_checkpoints.search.vectors import to_blob
 
         vectors = as_matrix(embedder, [text for _, text in pending])
         with self.db.write() as c:
@@ -252,7 +252,7 @@ class SemanticIndex:
         self.embedded += len(pending)
 
     def _store(self, embedder: Embedder, index: VectorIndex, rows: list[sqlite3.Row]) -> None:
-        from mcp_server_checkpoints.storage.vectors import to_blob
+        from mcp_server_checkpoints.search.vectors import to_blob
 
         vectors = as_matrix(embedder, [embedding_text(r) for r in rows])
         with self.db.write() as c:

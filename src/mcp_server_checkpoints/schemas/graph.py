@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from mcp_server_checkpoints.models import LazyModel
+from mcp_server_checkpoints.schemas.checkpoints import LazyModel
 
 
 class _Wire(LazyModel):

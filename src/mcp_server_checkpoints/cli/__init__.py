@@ -1,0 +1,86 @@
+"""`ckpt` / `mcp-server-checkpoints`: serve MCP (the default) and manage the checkpoint database.
+
+Exit codes: 0 success; 1 a command failed (not found, integrity problems, bad import lines);
+2 the command line or a setting is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from mcp_server_checkpoints.cli.commands import HANDLERS, Context
+from mcp_server_checkpoints.cli.parser import COMMANDS, build_parser
+from mcp_server_checkpoints.config import Settings, load_settings
+from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"db": getattr(args, "db", None), "log_level": getattr(args, "log_level", None),
+                 "project": getattr(args, "project", None) if args.command == "serve" else None}
+    return load_settings(overrides, config_file=getattr(args, "config", None))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _command_of(argv) == "hook":
+        # A hook is a new process on every compaction and session start: it builds only its own command
+        # line, and pydantic does not scan every installed package's metadata for plugins (~40 ms).
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+        # Exit 2 from a PreCompact hook blocks compaction: a hook exits 0 whatever went wrong.
+        try:
+            return _main(argv, only="hook")
+        except SystemExit:
+            return 0
+    return _main(argv)
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command word: the first argument that is neither an option nor an option's value."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("--db", "--config", "--log-level"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _main(argv: list[str], only: str | None = None) -> int:
+    parser = build_parser(only)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.command = "serve"
+        args.transport, args.host, args.port, args.project = "stdio", "127.0.0.1", 8765, None
+    try:
+        settings = _settings(args)
+    except InvalidInputError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 0 if args.command == "hook" else 2
+    # Logs go to stderr: stdout belongs to the MCP protocol when serving over stdio.
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx = Context(settings)
+    try:
+        return HANDLERS[args.command](args, ctx)
+    except NotFoundError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 1
+    except InvalidInputError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 2
+    except CheckpointsError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `ckpt export | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+

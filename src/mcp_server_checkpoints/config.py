@@ -2,7 +2,7 @@
 
 Precedence, highest first: CLI flags → environment (`CHECKPOINTS_*`) → the TOML config file
 (`--config`, `CHECKPOINTS_CONFIG`, or `$XDG_CONFIG_HOME/mcp-server-checkpoints/config.toml`)
-→ defaults. Every key is documented in `configs/default.toml`.
+→ defaults. Every key is documented in `default.toml`, shipped beside this module (`DEFAULTS_FILE`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any, Literal
 from mcp_server_checkpoints.errors import InvalidInputError
 
 APP_DIR = "mcp-server-checkpoints"
+# Every setting with its default and a comment; shipped in the package, so the messages below can name it.
+DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -182,8 +184,8 @@ def load_settings(
                           else default_state_dir(env) / "hooks.log")
     unknown = sorted(set(values) - SETTING_NAMES)
     if unknown:
-        raise InvalidInputError(f"invalid setting ({', '.join(unknown)}: no such setting); see configs/default.toml")
+        raise InvalidInputError(f"invalid setting ({', '.join(unknown)}: no such setting); every setting is listed in {DEFAULTS_FILE}")
     try:
         return Settings(**values)
     except ValueError as exc:
-        raise InvalidInputError(f"invalid setting ({exc}); see configs/default.toml") from None
+        raise InvalidInputError(f"invalid setting ({exc}); every setting is listed in {DEFAULTS_FILE}") from None

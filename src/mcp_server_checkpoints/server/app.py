@@ -77,12 +77,6 @@ def _tools(state: AppState) -> list[Tool]:
 
     save.__doc__ = ckpt_tools.save_checkpoint.__doc__
 
-    def search(**kwargs: object) -> object:  # the semantic state is read at call time
-        return ckpt_tools.search_checkpoints(store, state.semantic_state(), **kwargs)  # type: ignore[arg-type]
-
-    search.__signature__ = bind(ckpt_tools.search_checkpoints, store, "off").__signature__  # type: ignore[attr-defined]
-    search.__doc__ = ckpt_tools.search_checkpoints.__doc__
-
     def recover(**kwargs: object) -> RecoverResult:
         result = recovery_tools.recover(store, project, **kwargs)  # type: ignore[arg-type]
         state.link.recovered(result, kwargs.get("project") or project)  # type: ignore[arg-type]
@@ -97,7 +91,7 @@ def _tools(state: AppState) -> list[Tool]:
         strict_tool(bind(recover), name="recover", title="Recover previous work", annotations=writes),
         strict_tool(bind(save, model=CheckpointFields, name="save_checkpoint"), name="save_checkpoint",
                     title="Save a checkpoint", annotations=writes),
-        strict_tool(bind(search), name="search_checkpoints", title="Search checkpoints", annotations=read_only),
+        strict_tool(bind(ckpt_tools.search_checkpoints, store), name="search_checkpoints", title="Search checkpoints", annotations=read_only),
         strict_tool(bind(ckpt_tools.open_checkpoint, store), name="open_checkpoint", title="Open a checkpoint",
                     annotations=read_only),
         strict_tool(bind(ckpt_tools.mark_status, store), name="mark_status", title="Mark a checkpoint's status",

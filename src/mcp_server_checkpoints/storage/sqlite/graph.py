@@ -81,7 +81,7 @@ class GraphStore:
         if entity_ids and self.on_change is not None:
             self.on_change()
 
-    def _clean(self, observations: Sequence[str]) -> list[str]:
+    def redacted(self, observations: Sequence[str]) -> list[str]:
         return [self.redactor.redact(o)[0] for o in observations]
 
     # -- writes --------------------------------------------------------------------------
@@ -89,7 +89,7 @@ class GraphStore:
         """Create the entities whose name is new; returns those created (as stored), in order."""
         for e in entities:
             check_strings([e.name, e.entityType, *e.observations], "an entity")
-        entities = [e.model_copy(update={"observations": self._clean(e.observations)}) for e in entities]
+        entities = [e.model_copy(update={"observations": self.redacted(e.observations)}) for e in entities]
         created: list[Entity] = []
         touched: list[int] = []
         with self.db.write() as c:
@@ -115,7 +115,7 @@ class GraphStore:
         """Append observations not already on the entity; a missing entity fails the whole call."""
         for a in additions:
             check_strings([a.entityName, *a.contents], "an observation")
-        additions = [a.model_copy(update={"contents": self._clean(a.contents)}) for a in additions]
+        additions = [a.model_copy(update={"contents": self.redacted(a.contents)}) for a in additions]
         results: list[AddedObservations] = []
         touched: list[int] = []
         with self.db.write() as c:

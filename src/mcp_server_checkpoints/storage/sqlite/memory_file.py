@@ -76,7 +76,7 @@ def import_lines(graph: GraphStore, lines: Iterable[str | bytes]) -> MemoryImpor
                 report.skipped_existing += 1
                 continue
             eid = insert_entity(c, e.name, e.entityType)
-            insert_observations(c, eid, e.observations)
+            insert_observations(c, eid, graph.redacted(e.observations))  # redacted as the graph tools redact
             touched.append(eid)
             report.entities += 1
         for n, r in relations:

@@ -72,6 +72,8 @@ class Settings:
     semantic: bool = True
     embedding_model: str | None = None
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
+    # Encryption at rest (SQLCipher): the key file `ckpt key create` writes; None: a plain SQLite file.
+    encryption_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -89,10 +91,12 @@ def _problems(s: Settings) -> list[str]:
     def put(name: str, value: object) -> None:
         object.__setattr__(s, name, value)  # frozen: normalised once, while being made
 
-    for name in ("db", "hook_log"):
+    for name in ("db", "hook_log", "encryption_key_file"):
         value = getattr(s, name)
         if isinstance(value, str) and value:
             put(name, Path(value).expanduser())
+        elif value is None and name == "encryption_key_file":
+            continue
         elif not isinstance(value, Path):
             problems.append(f"{name}: give a file path")
     for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64)):
@@ -145,6 +149,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_HOOK_LOG": "hook_log",
     "CHECKPOINTS_SEMANTIC": "semantic",
     "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
+    "CHECKPOINTS_KEY_FILE": "encryption_key_file",
 }
 
 

@@ -37,3 +37,7 @@ class StorageError(CheckpointsError):
 
 class DatabaseBusyError(StorageError):
     """Another process held the database's write lock for the whole busy timeout."""
+
+
+class EncryptionKeyError(StorageError):
+    """The store is encrypted and no key, or the wrong key, was given; or a key was given for a plain store."""

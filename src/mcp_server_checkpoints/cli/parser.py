@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
     "uninstall": "remove exactly what `ckpt setup` added to the clients' configurations",
     "init": "add a short checkpoint section to a project's CLAUDE.md or AGENTS.md",
+    "key": "encryption at rest: `key create` writes a key file, `key rotate --new FILE` re-encrypts under another",
+    "encrypt": "encrypt an existing plain database with a key file (then set encryption_key_file)",
+    "decrypt": "turn an encrypted database back into a plain SQLite file",
     "import-memory": "read an official memory server file (JSONL) into the knowledge graph; bad lines are reported",
     "export-memory": "write the knowledge graph in the official memory server's JSONL format",
 }
@@ -110,6 +113,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         cmd[name].add_argument("--name", default=DEFAULT_NAME, type=_server_name,
                                help=f"server entry name (default {DEFAULT_NAME}; `memory` replaces the official one)")
         cmd[name].add_argument("--dry-run", action="store_true", help="show the changes as diffs, write nothing")
+    cmd["key"].add_argument("action", choices=["create", "rotate"])
+    cmd["key"].add_argument("--out", default=None, metavar="FILE",
+                            help="create: where to write the key (default $XDG_CONFIG_HOME/mcp-server-checkpoints/store.key)")
+    cmd["key"].add_argument("--force", action="store_true", help="create: overwrite an existing key file")
+    cmd["key"].add_argument("--new", default=None, metavar="FILE", help="rotate: the new key file (from `ckpt key create`)")
+    cmd["encrypt"].add_argument("--key", required=True, metavar="FILE", help="the key file (from `ckpt key create`)")
     cmd["init"].add_argument("--dir", default=".", metavar="PATH", help="project directory (default: here)")
     cmd["init"].add_argument("--file", choices=AGENT_FILES, default=None,
                              help="default: CLAUDE.md if it exists, else AGENTS.md if it exists, else CLAUDE.md")

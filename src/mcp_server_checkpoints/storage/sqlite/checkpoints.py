@@ -33,6 +33,7 @@ from mcp_server_checkpoints.errors import (
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.protocols import BackupResult, ImportReport, SearchOutcome, VerifyReport
 from mcp_server_checkpoints.storage.redact import Redactor
+from mcp_server_checkpoints.storage.sqlite import driver
 from mcp_server_checkpoints.storage.sqlite.db import Database, count_readonly
 from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
 from mcp_server_checkpoints.storage.sqlite.search import search as hybrid_search
@@ -51,8 +52,9 @@ TEXT_FIELDS = (
     "title", "goal", "project", "phase", "current_work", "next_step", "resume_instructions",
     "summary", "parent_id", "session_id", "agent_id",
 )
-def open_database(path: str | Path) -> Database:
-    return Database(path, MIGRATIONS)
+def open_database(path: str | Path, key: bytes | None = None) -> Database:
+    """The store's SQLite file (encrypted with SQLCipher when `key` is given), migrated on first use."""
+    return Database(path, MIGRATIONS, key=key)
 
 
 def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> dict[str, Any]:
@@ -189,7 +191,7 @@ class SQLiteCheckpointStore:
         marks = ", ".join("?" for _ in row)
         try:
             c.execute(f"INSERT INTO checkpoints ({cols}) VALUES ({marks})", tuple(row.values()))
-        except sqlite3.IntegrityError:
+        except driver.IntegrityError:
             raise InvalidInputError("a checkpoint with this id already exists") from None
         return stored
 
@@ -490,7 +492,7 @@ class SQLiteCheckpointStore:
         The copy is counted through a read-only connection: opening it as a store would switch it to WAL.
         """
         path = self.db.backup(dest)
-        return BackupResult(path=path, checkpoints=count_readonly(path, "checkpoints"), bytes=path.stat().st_size)
+        return BackupResult(path=path, checkpoints=count_readonly(path, "checkpoints", self.db.key), bytes=path.stat().st_size)
 
     def verify(self) -> VerifyReport:
         """SQLite integrity_check, the FTS index check, and every payload's sha256.
@@ -508,7 +510,7 @@ class SQLiteCheckpointStore:
                 c = self.db.conn()
                 try:
                     c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('integrity-check')")
-                except sqlite3.DatabaseError:
+                except driver.DatabaseError:
                     report.problems.append("the full-text index does not match the checkpoints; run `ckpt reindex`")
                 ids = [r[0] for r in c.execute("SELECT id FROM checkpoints ORDER BY rowid")]
         except StorageError:

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcp_server_checkpoints.domain.ids import ID_PATTERN, new_id, shown_id
+from mcp_server_checkpoints.domain.ids import ID_PATTERN, OWN_ID, new_id, shown_id
 from mcp_server_checkpoints.domain.records import (
     Checkpoint,
     PayloadRecord,
@@ -62,6 +62,13 @@ def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> di
     if isinstance(model, (Checkpoint, PayloadRecord)):
         return dataclasses.asdict(model)
     return model.model_dump()
+
+
+def _label(cid: str, k: int | None = None) -> str:
+    """How an import report names a checkpoint: ids of our own shape only (an imported id may be a secret)."""
+    if OWN_ID.match(cid):
+        return cid
+    return f"checkpoint {k} of the file (its id is not shown)" if k else "a checkpoint whose id is not shown"
 
 
 class SQLiteCheckpointStore:
@@ -411,18 +418,23 @@ class SQLiteCheckpointStore:
         for cp in sorted(items, key=lambda x: x.created_at):
             place(cp)
         prepared: list[tuple[Checkpoint, bytes | None]] = []
-        for cp in ordered:
+        for k, cp in enumerate(ordered, 1):
+            label = _label(cp.id, k)
             try:
-                check_text(dataclasses.asdict(cp), cp.id)
                 if not ID_PATTERN.match(cp.id):
                     raise InvalidInputError("id must be 1–200 letters, digits, '.', '_', ':' or '-'")
+                check_text(dataclasses.asdict(cp), "checkpoint")
                 clean, n = self._redacted(cp)
                 cp = dataclasses.replace(clean, redactions=cp.redactions + n)
                 for ts in (cp.created_at, cp.updated_at, *(h.at for h in cp.history)):
-                    parse_iso(ts)
+                    try:
+                        parse_iso(ts)
+                    except ValueError:  # its message repeats the value
+                        raise InvalidInputError("a timestamp (created_at, updated_at or history[].at) is not"
+                                                " ISO 8601") from None
                 prepared.append((cp, self._payload_bytes(cp.payload)))
-            except (InvalidInputError, ValueError) as exc:
-                report.errors.append(f"{cp.id if ID_PATTERN.match(cp.id) else '(bad id)'}: {exc}")
+            except InvalidInputError as exc:
+                report.errors.append(f"{label}: {exc}")
         with self.db.write() as c:
             for cp, plain in prepared:
                 if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cp.id,)).fetchone():
@@ -430,12 +442,12 @@ class SQLiteCheckpointStore:
                         report.skipped_existing += 1
                         continue
                     if c.execute("SELECT 1 FROM checkpoints WHERE parent_id = ?", (cp.id,)).fetchone():
-                        report.errors.append(f"{cp.id}: has children in the database; cannot replace it")
+                        report.errors.append(f"{_label(cp.id)}: has children in the database; cannot replace it")
                         continue
                     c.execute("DELETE FROM checkpoint_status WHERE checkpoint_id = ?", (cp.id,))
                     c.execute("DELETE FROM checkpoints WHERE id = ?", (cp.id,))
                 if cp.parent_id and not c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cp.parent_id,)).fetchone():
-                    report.errors.append(f"{cp.id}: its parent is neither in the file nor in the database")
+                    report.errors.append(f"{_label(cp.id)}: its parent is neither in the file nor in the database")
                     continue
                 created = iso(parse_iso(cp.created_at))
                 updated = iso(parse_iso(cp.updated_at))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
 from mcp_server_checkpoints.domain.time import iso, utcnow
+from mcp_server_checkpoints.errors import describe
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.recovery.service import recover
 from mcp_server_checkpoints.storage.protocols import CheckpointStore
@@ -107,7 +108,7 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
         return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},
                           ensure_ascii=False)
     except Exception as exc:  # a hook must never fail its client: record and carry on
-        _log(settings, f"{event} failed: {type(exc).__name__}: {exc}")
+        _log(settings, f"{event} failed: {describe(exc)}")
         return ""
 
 

@@ -40,12 +40,12 @@ def test_secret_found_in_a_large_text_with_characters_that_lower_case_to_two(wha
 def test_multibyte_text_around_a_secret_stays_valid_text() -> None:
     """Patterns run on UTF-8 bytes: a replaced span never splits a character, and other text is kept."""
     out, n = Redactor.build().redact("日本語 DB_PASSWORD=hunter2-correct-horse → İstanbul ✓")
-    assert (out, n) == ("日本語 DB_PASSWORD=[REDACTED:assignment] → İstanbul ✓", 1)
+    assert (out, n) == ("日本語 DB_PASSWORD=[REDACTED:password] → İstanbul ✓", 1)
     # A value cut by its 300-byte bound in the middle of 'é' is widened to the end of that character.
     out, n = Redactor.build().redact("password=" + "a" * 299 + "é tail")
-    assert (out, n) == ("password=[REDACTED:assignment] tail", 1)
+    assert (out, n) == ("password=[REDACTED:password] tail", 1)
     out, n = Redactor.build().redact("\ud800 token=abcd1234xyz")  # a lone surrogate does not break redaction
-    assert (out, n) == ("\ud800 token=[REDACTED:assignment]", 1)
+    assert (out, n) == ("\ud800 token=[REDACTED:token]", 1)
 
 
 def test_case_sensitive_literals_are_not_found_in_other_cases() -> None:

@@ -143,7 +143,7 @@ def test_secrets_in_the_transcript_are_redacted(tmp_path: Path) -> None:
     transcript = b.write(tmp_path / "s.jsonl")
     env.hook("pre-compact", compact_input(transcript))
     saved = env.store().latest_in_session(SESSION)
-    assert saved is not None and saved.redactions >= 3
+    assert saved is not None and sum(saved.redactions.values()) >= 3
     dumped = export_line(env.store().get(saved.id))
     for secret in ("AKIAIOSFODNN7EXAMPLQ", "S3cr3tPa55", "hunter2-correct-horse"):
         assert secret not in dumped

@@ -122,7 +122,11 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         print(open_checkpoint(store, args.id, args.components).model_dump_json(indent=2))
     else:
         store.verify_payload(args.id)
-        print(render_summary(store.get(args.id, with_payload=False), emoji=not args.no_emoji))
+        cp = store.get(args.id, with_payload=False)
+        print(render_summary(cp, emoji=not args.no_emoji))
+        if cp.redactions:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in cp.redactions.items())
+            print(f"\nRedacted before it was stored: {kinds}.")
     return 0
 
 

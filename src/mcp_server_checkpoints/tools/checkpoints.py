@@ -96,7 +96,7 @@ def open_checkpoint(
     return OpenResult(
         id=cp.id, title=cp.title, project=cp.project, status=cp.status, created_at=cp.created_at,
         updated_at=cp.updated_at, age_hours=age_hours(cp.created_at, utcnow()), parent_id=cp.parent_id,
-        session_id=cp.session_id, history=cp.history, summary_markdown=render_summary(cp),
+        session_id=cp.session_id, history=cp.history, redactions=cp.redactions, summary_markdown=render_summary(cp),
         integrity=Integrity(verified=verified, sha256=digest), **data,
     )
 

@@ -55,8 +55,8 @@ def open_connection(path: Path, key: bytes | None, *, readonly: bool = False, ti
     state = driver.file_state(path)
     if key is None and state == "other":
         raise EncryptionKeyError(
-            f"the database {path} is encrypted (or is not a SQLite file): set encryption_key_file"
-            " (env CHECKPOINTS_KEY_FILE) to its key file")
+            f"the database {path} is damaged or is not a SQLite file: if it is an encrypted store, set"
+            " encryption_key_file (env CHECKPOINTS_KEY_FILE) to its key file; otherwise restore a backup")
     if key is not None and state == "plain":
         raise EncryptionKeyError(
             f"the database {path} is not encrypted but a key file is set: encrypt it with `ckpt encrypt --key FILE`,"

@@ -158,10 +158,17 @@ def _m5_entity_vectors(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX vectors_kind_model ON vectors (kind, model)")
 
 
+def _m8_redaction_kinds(db: sqlite3.Connection) -> None:
+    """The redaction report per kind (`{"github-token": 2}`); rows from before it keep their total as "secret"."""
+    db.execute("ALTER TABLE \"checkpoints\" ADD COLUMN \"redaction_kinds\" TEXT NOT NULL DEFAULT '{}'")
+    db.execute("UPDATE checkpoints SET redaction_kinds = json_object('secret', redactions) WHERE redactions > 0")
+
+
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
     Migration(2, "embedding vectors", _m2_vectors),
     Migration(3, "knowledge graph (memory-server tools), checkpoints as session-snapshot entities", _m3_graph),
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
     Migration(5, "knowledge-graph entity vectors, dropped when the entity changes", _m5_entity_vectors),
+    Migration(8, "redaction report per kind", _m8_redaction_kinds),
 ]

@@ -294,8 +294,9 @@ class GraphStore:
         if not rows:
             return []
         obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
-        if len(rows) > 500:
-            # Most of the graph: one ordered scan beats a lookup per entity.
+        if len(rows) > 500 and 2 * len(rows) > int(c.execute("SELECT COALESCE(MAX(id), 0) FROM graph_entities").fetchone()[0]):
+            # Most of the graph (read_graph, a one-letter search): one ordered scan beats a lookup per
+            # entity. MAX(id) is read from the end of the table and only ever overstates the count.
             cur = c.execute("SELECT entity_id, content FROM graph_observations ORDER BY entity_id, derived DESC, id")
         else:
             cur = c.execute(

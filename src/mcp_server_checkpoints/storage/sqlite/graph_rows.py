@@ -27,7 +27,7 @@ SEP = "\x1f"
 NUL = "\x00"
 # A trigram query names at most this many trigrams, spread over the query: each one narrows the
 # candidates, and a long pasted query must not become a thousand-term AND.
-MAX_TRIGRAMS = 24
+MAX_TRIGRAMS = 8
 
 
 def haystack(name: str, entity_type: str, observations: Iterable[str]) -> str:

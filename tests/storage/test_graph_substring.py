@@ -125,11 +125,13 @@ def test_short_queries_scan_and_match_only_within_one_field(graph: GraphStore) -
     assert [e.name for e in graph.search_nodes("").entities] == ["ab", "q"]
 
 
-def test_trigram_match_is_an_and_of_at_most_max_trigrams() -> None:
+def test_trigram_match_covers_the_key_with_at_most_max_trigrams() -> None:
     assert trigram_match("ab") is None and trigram_match("") is None
+    assert trigram_match("abc") == '"abc"'
     assert trigram_match("abcd") == '"abc" AND "bcd"'
-    assert trigram_match('a"bc') == '"a""b" AND """bc"'
-    assert trigram_match("aaaaaa") == '"aaa"'  # repeats named once
+    assert trigram_match("topic17 ") == '"top" AND "ic1" AND "17 "'  # every character in some trigram
+    assert trigram_match('a"bcd') == '"a""b" AND "bcd"'  # FTS5 quoting doubles the quote
+    assert trigram_match("aaaaaaa") == '"aaa"'  # repeats named once
     long = "".join(chr(0x4E00 + i) for i in range(200))
     match = trigram_match(long)
     assert match is not None and match.count(" AND ") == MAX_TRIGRAMS - 1

@@ -48,12 +48,15 @@ def search_key(query: str) -> tuple[str, bool]:
 def trigram_match(key: str) -> str | None:
     """An FTS5 MATCH over `graph_trigrams` that every entity containing `key` satisfies; None under 3 characters.
 
-    The AND of the key's trigrams (not a phrase: the index keeps no positions) is a candidate filter;
-    the caller re-checks each candidate, since the trigrams can occur apart.
+    The AND of trigrams that cover every character of the key (not a phrase: the index keeps no
+    positions) is a candidate filter; the caller re-checks each candidate, since the trigrams can
+    occur apart. Non-overlapping trigrams read fewer posting lists than all of them (a query made of
+    common words would read each common trigram's list for nothing) and still pin every character.
     """
-    grams = list(dict.fromkeys(key[i:i + 3] for i in range(len(key) - 2)))
-    if not grams:
+    if len(key) < 3:
         return None
+    starts = [*range(0, len(key) - 2, 3), len(key) - 3]
+    grams = list(dict.fromkeys(key[i:i + 3] for i in starts))
     if len(grams) > MAX_TRIGRAMS:
         step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
         grams = [grams[round(i * step)] for i in range(MAX_TRIGRAMS)]

@@ -225,3 +225,42 @@ async def test_duplicates_within_one_call(tmp_path: Path) -> None:
 
 def test_every_allowed_difference_has_a_reason() -> None:
     assert all(len(reason) > 40 for reason in ALLOWED_DIFFERENCES.values())
+
+
+# Entities chosen so each search path of ours is taken: trigram candidates re-checked (3+ characters),
+# the scan (1-2 characters), the field-by-field check (the separator, NUL); Unicode case on both sides.
+SEARCH_ENTITIES = [
+    {"name": "İstanbul office", "entityType": "Place", "observations": ["opened in 2019"]},
+    {"name": "ΟΔΟΣ", "entityType": "δρόμος", "observations": ["ΣΊΣΥΦΟΣ pushes", "final σ and Σ"]},
+    {"name": "Straße", "entityType": "STREET", "observations": ["STRASSE is not straße lowercased"]},
+    {"name": "日本語のノード", "entityType": "ノード", "observations": ["東京 🚀 launch"]},
+    {"name": "ab", "entityType": "cd", "observations": ["ef", "x\u001fy", "nul\u0000here", 'say "hi" AND NOT'],},
+    {"name": "plain", "entityType": "service", "observations": ["only the observation mentions zebra-crossing"]},
+    {"name": "typed", "entityType": "decision-record", "observations": []},
+]
+SEARCH_QUERIES = [
+    # Unicode case
+    "i̇stanbul", "İSTANBUL", "istanbul", "οδος", "ΟΔΟΣ", "οδοσ", "σίσυφος", "ΣΊΣΥΦΟΣ", "FINAL Σ", "strasse", "STRASSE",
+    "STRAßE", "日本語", "🚀 LAUNCH",
+    # one and two characters
+    "a", "A", "b", "ß", "Σ", "ς", "日", "🚀", "ab", "AB", "bc", "Cd", "ef", "zz", " ", "  ",
+    # the separator and NUL, inside one field and across two
+    "x\u001fy", "X\u001f", "\u001f", "b\u001fc", "ab\u001fcd", "l\u0000h", "\u0000", "NUL\u0000HERE",
+    # only an observation, only an entityType, FTS5 syntax as text
+    "ZEBRA-cross", "crossing", "DECISION-REC", "-record", "service", '"hi" and', "and not", "AND NOT", '"',
+    # nothing (the official server answers an empty graph; ours may rank)
+    "zzz-nothing", "",
+]
+
+
+async def test_search_paths_answer_like_the_official_server(tmp_path: Path) -> None:
+    async with official_server(tmp_path) as official, our_server(tmp_path) as ours:
+        await _compare(official, ours, "create_entities", {"entities": SEARCH_ENTITIES}, "create")
+        await _compare(official, ours, "create_relations", {"relations": [
+            {"from": "ab", "to": "ΟΔΟΣ", "relationType": "knows"}, {"from": "ghost", "to": "typed", "relationType": "r"}]},
+            "relations")
+        kinds: dict[str, str] = {}
+        for q in SEARCH_QUERIES:
+            kinds[q] = await _compare(official, ours, "search_nodes", {"query": q}, f"search_nodes {q!r}")
+        # Every group above compared real hits, not only empty answers.
+        assert sum(k == "same, non-empty read" for k in kinds.values()) >= len(SEARCH_QUERIES) - 8, kinds

@@ -53,7 +53,7 @@ def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_imported_memory_file_is_redacted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A secret in an imported observation is stored and exported redacted, like one sent to the graph tools."""
-    aws, gh = "AKIA" + "Q3EXAMPLEKEY7XYZ", "ghp_" + "Zx9" * 12
+    aws, gh = "AKIA" + "Q3EXAMPLEKEY7XYZ", "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5"
     src = tmp_path / "memory.jsonl"
     src.write_text(json.dumps({"type": "entity", "name": "deploy", "entityType": "runbook",
                                "observations": [f"aws key {aws}", f"token {gh}"]}) + "\n")

@@ -38,12 +38,13 @@ from mcp_server_checkpoints.search.lexical import fts_query
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite.db import Database
 from mcp_server_checkpoints.storage.sqlite.graph_rows import (
-    SEP,
     fold,
     insert_entity,
     insert_observations,
     insert_relation,
     reindex,
+    search_key,
+    trigram_match,
 )
 from mcp_server_checkpoints.storage.sqlite.status_rows import write_status
 
@@ -216,17 +217,31 @@ class GraphStore:
     def search_nodes(self, query: str) -> KnowledgeGraph:
         """The official case-insensitive substring match; when it finds nothing, the best ranked matches."""
         check_strings([query], "query")
-        q = fold(query)
         with self.db.read() as c:
-            if SEP not in q:
-                entities = self._entities(
-                    c, "SELECT id, name, entity_type FROM graph_entities WHERE instr(search_lc, ?) > 0 ORDER BY id", (q,))
-            else:  # the separator itself is searched for: compare field by field
-                entities = [e for e in self._entities(c, "SELECT id, name, entity_type FROM graph_entities ORDER BY id", ())
-                            if any(q in fold(x) for x in (e.name, e.entityType, *e.observations))]
+            entities = self._substring(c, query)
             if not entities:
                 entities = self._ranked(c, query)
             return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+
+    def _substring(self, c: sqlite3.Connection, query: str) -> list[Entity]:
+        """Entities whose name, type or an observation contains the query, case folded, in insertion order.
+
+        The trigram index narrows the rows to those holding every trigram of the query; instr() on
+        search_lc then decides. Queries under three characters have no trigram and scan search_lc.
+        """
+        key, exact = search_key(query)
+        match = trigram_match(key)
+        rows = "graph_entities" if match is None else \
+            "graph_entities WHERE id IN (SELECT rowid FROM graph_trigrams WHERE graph_trigrams MATCH ?)"
+        params: tuple[str, ...] = () if match is None else (match,)
+        if exact:
+            where = " AND " if match is not None else " WHERE "
+            return self._entities(c, f"SELECT id, name, entity_type FROM {rows}{where}instr(search_lc, ?) > 0 ORDER BY id",
+                                  (*params, key))
+        # The query holds the separator (or NUL, stored as it): compare field by field.
+        q = fold(query)
+        return [e for e in self._entities(c, f"SELECT id, name, entity_type FROM {rows} ORDER BY id", params)
+                if any(q in fold(x) for x in (e.name, e.entityType, *e.observations))]
 
     def open_nodes(self, names: Sequence[str]) -> KnowledgeGraph:
         """The named entities that exist, in insertion order, and the relations touching them."""
@@ -279,8 +294,9 @@ class GraphStore:
         if not rows:
             return []
         obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
-        if len(rows) > 500:
-            # Most of the graph: one ordered scan beats a lookup per entity.
+        if len(rows) > 500 and 2 * len(rows) > int(c.execute("SELECT COALESCE(MAX(id), 0) FROM graph_entities").fetchone()[0]):
+            # Most of the graph (read_graph, a one-letter search): one ordered scan beats a lookup per
+            # entity. MAX(id) is read from the end of the table and only ever overstates the count.
             cur = c.execute("SELECT entity_id, content FROM graph_observations ORDER BY entity_id, derived DESC, id")
         else:
             cur = c.execute(

@@ -11,13 +11,56 @@ from collections.abc import Iterable, Sequence
 
 
 def fold(text: str) -> str:
-    """Case folding for substring search: `toLowerCase()` in the official server, `str.lower()` here."""
+    """Case folding for substring search: `toLowerCase()` in the official server, `str.lower()` here.
+
+    Both apply the full Unicode lowercase mapping, special cases included: `İ` becomes `i̇` (two code
+    points) and a word-final `Σ` becomes `ς`, in the haystack and in the query alike.
+    """
     return text.lower()
 
 
-# Joins an entity's folded name, type and observations into one searchable string; a query that
-# holds it takes the slow exact path (a match must not span two fields).
+# Joins an entity's folded name, type and observations into one searchable string (`search_lc`); a
+# query that holds it takes the exact field-by-field path (a match must not span two fields). NUL is
+# stored as SEP too: the trigram tokenizer stops reading a text at its first NUL, so a NUL kept in
+# `search_lc` would hide the rest of the entity from the index.
 SEP = "\x1f"
+NUL = "\x00"
+# A trigram query names at most this many trigrams, spread over the query: each one narrows the
+# candidates, and a long pasted query must not become a thousand-term AND.
+MAX_TRIGRAMS = 8
+
+
+def haystack(name: str, entity_type: str, observations: Iterable[str]) -> str:
+    """The folded text one entity's `search_lc` holds; `graph_trigrams` indexes it."""
+    return SEP.join(fold(x) for x in (name, entity_type, *observations)).replace(NUL, SEP)
+
+
+def search_key(query: str) -> tuple[str, bool]:
+    """The folded query as `search_lc` spells it, and whether `instr(search_lc, key)` answers it exactly.
+
+    A query holding SEP or NUL can match across the joins in `search_lc`, so its candidates are
+    checked field by field instead.
+    """
+    q = fold(query)
+    return q.replace(NUL, SEP), SEP not in q and NUL not in q
+
+
+def trigram_match(key: str) -> str | None:
+    """An FTS5 MATCH over `graph_trigrams` that every entity containing `key` satisfies; None under 3 characters.
+
+    The AND of trigrams that cover every character of the key (not a phrase: the index keeps no
+    positions) is a candidate filter; the caller re-checks each candidate, since the trigrams can
+    occur apart. Non-overlapping trigrams read fewer posting lists than all of them (a query made of
+    common words would read each common trigram's list for nothing) and still pin every character.
+    """
+    if len(key) < 3:
+        return None
+    starts = [*range(0, len(key) - 2, 3), len(key) - 3]
+    grams = list(dict.fromkeys(key[i:i + 3] for i in starts))
+    if len(grams) > MAX_TRIGRAMS:
+        step = (len(grams) - 1) / (MAX_TRIGRAMS - 1)
+        grams = [grams[round(i * step)] for i in range(MAX_TRIGRAMS)]
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
 def reindex(c: sqlite3.Connection, entity_ids: Iterable[int]) -> None:
@@ -31,8 +74,9 @@ def reindex(c: sqlite3.Connection, entity_ids: Iterable[int]) -> None:
             "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
             " ORDER BY entity_id, derived DESC, id", (ids,)):
         obs[int(eid)].append(content)
+    # The trigger of migration 7 follows this update into graph_trigrams.
     c.executemany("UPDATE graph_entities SET search_lc = ? WHERE id = ?",
-                  [(SEP.join(fold(x) for x in (r[1], r[2], *obs[int(r[0])])), r[0]) for r in rows])
+                  [(haystack(r[1], r[2], obs[int(r[0])]), r[0]) for r in rows])
     c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
                   [(r[0], r[1], r[2], "\n".join(obs[int(r[0])])) for r in rows])
 

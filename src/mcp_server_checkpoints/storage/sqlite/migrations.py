@@ -158,6 +158,35 @@ def _m5_entity_vectors(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX vectors_kind_model ON vectors (kind, model)")
 
 
+def _m7_graph_trigrams(db: sqlite3.Connection) -> None:
+    """A trigram index over `graph_entities.search_lc`: search_nodes' substring match without a full scan.
+
+    External content (the text stays in `search_lc` only) and `detail=none` (no positions: the
+    query is an AND of the needle's trigrams and every candidate is re-checked with instr()), so the
+    index costs about as much as the text itself. `case_sensitive 1`: search_lc is already folded by
+    Python's full Unicode lowercasing, which the tokenizer's own folding (one code point at a time,
+    ASCII and simple mappings) would not reproduce. The triggers keep it in step with every writer.
+    """
+    # The trigram tokenizer stops at a NUL, so search_lc stores NUL as the field separator (U+001F).
+    # SQLite's replace() cannot take a NUL pattern: rewrite those rows from Python.
+    rows = db.execute("SELECT id, search_lc FROM graph_entities WHERE instr(search_lc, char(0)) > 0").fetchall()
+    db.executemany("UPDATE graph_entities SET search_lc = ? WHERE id = ?",
+                   [(str(text).replace("\x00", "\x1f"), rid) for rid, text in rows])
+    for sql in (
+        "CREATE VIRTUAL TABLE graph_trigrams USING fts5(search_lc, tokenize='trigram case_sensitive 1',"
+        " content='graph_entities', content_rowid='id', detail=none)",
+        "CREATE TRIGGER graph_trigrams_ai AFTER INSERT ON graph_entities BEGIN"
+        " INSERT INTO graph_trigrams (rowid, search_lc) VALUES (new.id, new.search_lc); END",
+        "CREATE TRIGGER graph_trigrams_ad AFTER DELETE ON graph_entities BEGIN"
+        " INSERT INTO graph_trigrams (graph_trigrams, rowid, search_lc) VALUES ('delete', old.id, old.search_lc); END",
+        "CREATE TRIGGER graph_trigrams_au AFTER UPDATE OF search_lc ON graph_entities BEGIN"
+        " INSERT INTO graph_trigrams (graph_trigrams, rowid, search_lc) VALUES ('delete', old.id, old.search_lc);"
+        " INSERT INTO graph_trigrams (rowid, search_lc) VALUES (new.id, new.search_lc); END",
+        "INSERT INTO graph_trigrams (graph_trigrams) VALUES ('rebuild')",
+    ):
+        db.execute(sql)
+
+
 def _m8_redaction_kinds(db: sqlite3.Connection) -> None:
     """The redaction report per kind (`{"github-token": 2}`); rows from before it keep their total as "secret"."""
     db.execute("ALTER TABLE \"checkpoints\" ADD COLUMN \"redaction_kinds\" TEXT NOT NULL DEFAULT '{}'")
@@ -170,5 +199,6 @@ MIGRATIONS = [
     Migration(3, "knowledge graph (memory-server tools), checkpoints as session-snapshot entities", _m3_graph),
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
     Migration(5, "knowledge-graph entity vectors, dropped when the entity changes", _m5_entity_vectors),
+    Migration(7, "trigram index for search_nodes' substring match", _m7_graph_trigrams),
     Migration(8, "redaction report per kind", _m8_redaction_kinds),
 ]

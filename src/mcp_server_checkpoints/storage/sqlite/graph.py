@@ -74,23 +74,31 @@ class GraphStore:
         self.db = db
         self.semantic = semantic
         self.on_change = on_change  # called after an entity's text changed (the embedder re-embeds it)
-        # Observations are free text: secrets in them are redacted before they are stored, like every
-        # checkpoint field. Names and types are identifiers and are kept as given.
+        # Every string an operation is given passes the redaction gate first, identifiers included: a
+        # secret never reaches the file, and a name or observation holding one is looked up, matched
+        # and deleted by the same redacted text it was stored as (redaction is deterministic).
         self.redactor = redactor or Redactor.build()
 
     def _changed(self, entity_ids: Sequence[int]) -> None:
         if entity_ids and self.on_change is not None:
             self.on_change()
 
-    def redacted(self, observations: Sequence[str]) -> list[str]:
-        return [self.redactor.redact(o)[0] for o in observations]
+    def redacted(self, texts: Sequence[str]) -> list[str]:
+        return [self.redactor.redact(o)[0] for o in texts]
+
+    def redacted_entity(self, e: Entity) -> Entity:
+        name, kind = self.redacted([e.name, e.entityType])
+        return e.model_copy(update={"name": name, "entityType": kind, "observations": self.redacted(e.observations)})
+
+    def redacted_relation(self, r: Relation) -> Relation:
+        return Relation.of(*self.redacted(list(r.key())))
 
     # -- writes --------------------------------------------------------------------------
     def create_entities(self, entities: Sequence[Entity]) -> list[Entity]:
         """Create the entities whose name is new; returns those created (as stored), in order."""
         for e in entities:
             check_strings([e.name, e.entityType, *e.observations], "an entity")
-        entities = [e.model_copy(update={"observations": self.redacted(e.observations)}) for e in entities]
+        entities = [self.redacted_entity(e) for e in entities]
         created: list[Entity] = []
         touched: list[int] = []
         with self.db.write() as c:
@@ -109,6 +117,7 @@ class GraphStore:
         """Create the relations whose (from, to, relationType) triple is new; endpoints are not checked."""
         for r in relations:
             check_strings(r.key(), "a relation")
+        relations = [self.redacted_relation(r) for r in relations]
         with self.db.write() as c:
             return [r for r in relations if insert_relation(c, r.key())]
 
@@ -116,7 +125,8 @@ class GraphStore:
         """Append observations not already on the entity; a missing entity fails the whole call."""
         for a in additions:
             check_strings([a.entityName, *a.contents], "an observation")
-        additions = [a.model_copy(update={"contents": self.redacted(a.contents)}) for a in additions]
+        additions = [a.model_copy(update={"entityName": self.redacted([a.entityName])[0],
+                                          "contents": self.redacted(a.contents)}) for a in additions]
         results: list[AddedObservations] = []
         touched: list[int] = []
         with self.db.write() as c:
@@ -156,7 +166,7 @@ class GraphStore:
         it); the entity comes back when the checkpoint next changes.
         """
         check_strings(names, "an entity name")
-        wanted = json.dumps(list(dict.fromkeys(names)))
+        wanted = json.dumps(list(dict.fromkeys(self.redacted(names))))
         with self.db.write() as c:
             ids = [r[0] for r in c.execute(
                 "SELECT id FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))", (wanted,))]
@@ -173,6 +183,8 @@ class GraphStore:
         """
         for d in deletions:
             check_strings([d.entityName, *d.observations], "an observation")
+        deletions = [d.model_copy(update={"entityName": self.redacted([d.entityName])[0],
+                                          "observations": self.redacted(d.observations)}) for d in deletions]
         touched: list[int] = []
         with self.db.write() as c:
             for d in deletions:
@@ -188,6 +200,7 @@ class GraphStore:
     def delete_relations(self, relations: Sequence[Relation]) -> None:
         for r in relations:
             check_strings(r.key(), "a relation")
+        relations = [self.redacted_relation(r) for r in relations]
         with self.db.write() as c:
             c.executemany("DELETE FROM graph_relations WHERE from_name = ? AND to_name = ? AND relation_type = ?",
                           [r.key() for r in relations])
@@ -249,7 +262,7 @@ class GraphStore:
         with self.db.read() as c:
             entities = self._entities(
                 c, "SELECT id, name, entity_type FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))"
-                   " ORDER BY id", (json.dumps(list(names)),))
+                   " ORDER BY id", (json.dumps(self.redacted(names)),))
             return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
 
     def ranked(self, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:

@@ -442,31 +442,59 @@ _CODE_LINES = [
 ]
 
 
-def transcript(size: int, seed: int = 15, secrets: list[Item] | None = None) -> str:
+_PLAIN_LINES = [
+    "def parse_args(argv: list[str] | None = None) -> argparse.Namespace:", "    for item in items:",
+    "        result.append(item.normalize())", "    return sorted(result, key=lambda r: r.created_at)",
+    "import { useState, useEffect } from 'react';", "export default function CartSummary({ items }) {",
+    "  const total = items.reduce((sum, i) => sum + i.price * i.qty, 0);", "  return <div className=\"cart\">{total}</div>;",
+    "============================= test session starts ==============================",
+    "tests/test_cart.py::test_total_with_discount PASSED                      [ 42%]",
+    "collected 214 items", "FAILED tests/test_orders.py::test_refund - AssertionError: 3 != 4",
+    "src/orders/service.py:88: in refund", "    assert order.status == 'refunded'",
+    "On branch feature/cart-refactor", "Changes not staged for commit:", "\tmodified:   src/cart/summary.tsx",
+    "npm WARN deprecated inflight@1.0.6: This module is not supported", "added 1287 packages in 14s",
+    "  \"dependencies\": {", "    \"react\": \"^18.2.0\",", "    \"zod\": \"^3.22.4\"",
+    "The function walks the list once and keeps the running total; the test covers the empty cart.",
+    "I'll update the reducer so the discount is applied before tax, then rerun the suite.",
+    "Let me check how the orders module computes refunds before changing it.",
+]
+
+
+def transcript(size: int, seed: int = 15, secrets: list[Item] | None = None, auth_share: float = 0.03) -> str:
     """Claude Code JSONL of about `size` bytes: prompts, assistant turns with usage counts, tool calls and
-    long multi-line tool results (code, test runs, git logs, lockfiles), with `secrets`' texts spread in."""
+    long multi-line tool results (code, test runs, git logs, lockfiles), with `secrets`' texts spread in.
+    `auth_share`: the part of the lines that are code about tokens and passwords (a session building
+    login code is denser in the redactor's key words than a typical one)."""
     rng = random.Random(seed)
-    makers = _lookalike_makers()
+    makers = list(_lookalike_makers().values())
     plant = list(secrets or [])
     lines: list[str] = []
     total, n = 0, 0
+
+    def body_line() -> str:
+        roll = rng.random()
+        if roll < auth_share:
+            return rng.choice(_CODE_LINES)
+        if roll < auth_share + 0.1:
+            return rng.choice(makers)(rng)
+        return rng.choice(_PLAIN_LINES)
+
     while total < size:
         n += 1
         roll = rng.random()
         if roll < 0.15:
-            text = " ".join(rng.choice(_CODE_LINES).split()[:6]) + " — can you fix the login flow and keep the tests green?"
-            line = _json({"type": "user", "message": {"role": "user", "content": text}, "uuid": f"u-{n}"})
+            line = _json({"type": "user", "message": {"role": "user", "content": body_line() + " — can you fix it "
+                                                      "and keep the tests green?"}, "uuid": f"u-{n}"})
         elif roll < 0.45:
             line = _json({"type": "assistant", "uuid": f"a-{n}", "message": {
                 "role": "assistant", "model": "claude-opus-4", "content": [
-                    {"type": "text", "text": " ".join(rng.choice(_CODE_LINES) for _ in range(rng.randint(2, 8)))},
+                    {"type": "text", "text": " ".join(body_line() for _ in range(rng.randint(2, 8)))},
                     {"type": "tool_use", "id": f"toolu_{n:08d}", "name": "Bash",
                      "input": {"command": f"cd /home/dev/shop-api && npm test -- {rng.choice(['auth', 'cart'])}"}}],
                 "usage": {"input_tokens": rng.randint(1, 9999), "cache_read_input_tokens": rng.randint(0, 99999),
                           "output_tokens": rng.randint(1, 4000)}}})
         else:
-            body = [rng.choice(_CODE_LINES) if rng.random() < 0.6 else rng.choice(list(makers.values()))(rng)
-                    for _ in range(rng.randint(20, 120))]
+            body = [body_line() for _ in range(rng.randint(20, 120))]
             if plant and rng.random() < 0.05:
                 body.insert(rng.randrange(len(body)), plant.pop().text)
             line = _tool_result("\n".join(body) + "\n", n)

@@ -21,7 +21,14 @@ from typing import Any, AnyStr
 
 import ahocorasick_rs
 
-from mcp_server_checkpoints.storage.secret_rules import ASSIGNMENT_STARTS, KEY_SUFFIXES, RULES, Rule, value_is_secret
+from mcp_server_checkpoints.storage.secret_rules import (
+    ASSIGNMENT_STARTS,
+    KEY_SUFFIXES,
+    RULES,
+    Rule,
+    scheme_start,
+    value_is_secret,
+)
 
 
 @dataclass(frozen=True)
@@ -124,8 +131,8 @@ class Redactor:
             for pattern, i, j in automaton.automaton.find_matches_as_indexes(text, overlapping=True):
                 for spec, offset in owners[pattern]:
                     rule = spec.rule
-                    if rule.mode == "at" or rule.mode == "tail":
-                        at = i + offset
+                    if rule.mode == "at" or rule.mode == "tail" or rule.mode == "scheme":
+                        at = scheme_start(data, i) if rule.mode == "scheme" else i + offset
                         hit = spec.rx.match(data, at) if at >= 0 else None
                         if hit is not None:
                             record(hit, rule, i)

@@ -32,7 +32,7 @@ L = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4})|(?<=%[0-9A-Fa-f
 R = r"(?![A-Za-z0-9_])"
 # One character of a value: anything but a separator, quote or the start of an escape sequence that
 # means one (`\n`, `\"`, `%22`, `%0A`); `\uXXXX` and other backslashes stay inside the value.
-_U = (r"""(?:[^\s"'`,;}&\\%<>]|&(?![A-Za-z_][A-Za-z0-9_]*=)|\\u[0-9a-fA-F]{4}|\\(?![nrtbfu"'\\/])"""
+_U = (r"""(?:[^\s"'`,;}&\\%<>]|&(?![A-Za-z_][A-Za-z0-9_]*=)|\\u[0-9a-fA-F]{4}|\\\\|\\(?![nrtbfu"'\\/])"""
       r"""|%(?!20|22|26|27|2[Cc]|0[9AaDd]|3[Bb]|7[Dd])[0-9A-Fa-f]{2}|%(?![0-9A-Fa-f]{2}))""")
 QUOTE = r"""(?:\\*["'`]|%2[27])"""
 QUOTES = QUOTE + "{0,5}"  # shell quoting nests them: `'"'"'value'"'"'`
@@ -43,10 +43,10 @@ SPACE = r"""(?:[ \t]|\\t|%20|%09)"""
 OPERATOR = (rf"""{QUOTES}(?:(?:=>|=|%3[Dd])(?![ \t])|{SPACE}+(?:=>|=|%3[Dd]){SPACE}*"""
             rf"""|{SPACE}*(?::=|:(?!:)|%3[Aa]){SPACE}*)""")  # not Rust's `Pubkey::find(…)`
 VALUE = rf"""(?P<q>{QUOTES})(?P<v>{_U}{{4,300}})"""
-# Words a key may go on with after naming a secret: `SECRET_KEY_BASE`, `password_b64`, `client_secret_value`.
-KEY_SUFFIXES = ("", "_key_base", "_key", "_value", "_b64", "_base64", "_hex", "_str", "_string", "_data",
-                "-key", "key", "value")
-KEY_SUFFIX = r"(?P<sfx>(?i:[_-]?(?:key_base|key|value|b64|base64|hex|str|string|data))?)"
+# Words a key may go on with after naming a secret: `SECRET_KEY_BASE`, `client_secret_value`.
+KEY_SUFFIXES = ("", "_key_base", "_key", "key", "_value")
+SUFFIXED = ("secret", "password", "token")  # the key words that may go on (`SECRET_KEY_BASE`, `password_value`)
+KEY_SUFFIX = r"(?P<sfx>(?i:_?(?:key_base|key|value))?)"
 # What may follow a key's name when a value is assigned to it (the first character of OPERATOR).
 # A space only with what follows it (`token = x`, aligned `token    = x`): "the token is" is prose.
 ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")
@@ -270,14 +270,17 @@ class Rule:
 _SEP = r"(?: |%20|\+)"
 _CLI = r"""(?:[^\s"'\\%]|%(?!20|22|27)[0-9A-Fa-f]{2})"""  # a flag's value, plain or URL-encoded
 _PEM_LINE = r"(?:\s|\\+[nrt]|%0[AaDd]|%20|%5[Cc][nr])"
-_PEM_BODY = (rf"(?:[A-Za-z0-9+/=]|\\+/|%2[BbFf]|%3[Dd]|{_PEM_LINE}"
-             r"|(?:Proc-Type|DEK-Info|Comment)(?::|%3[Aa])(?:[^\n\\\"'%]|%(?!0[AaDd]|22|27|5[Cc])[0-9A-Fa-f]{2})*)")
+# A key block's body, unit by unit: header lines (`Proc-Type: 4,ENCRYPTED`) first, then runs of base64 and
+# line breaks in any encoding. No unit holds a `-`, so the body stops at `-----END`; every group is atomic
+# (`(?>…)`, `*+`), so a block cut short fails in linear time instead of trying every split.
+_PEM_BODY = (r"(?>(?:Proc-Type|DEK-Info|Comment)(?::|%3[Aa])(?:[^\n\\\"'%]|%(?!0[AaDd]|22|27|5[Cc])[0-9A-Fa-f]{2})*+"
+             rf"|[A-Za-z0-9+/=]++|{_PEM_LINE}|\\+/|%2[BbFf]|%3[Dd])*+")
 _PEM_LABEL = rf"-----BEGIN{_SEP}(?:[A-Z0-9]+{_SEP})*PRIVATE{_SEP}KEY(?:{_SEP}BLOCK)?-----"
 _PEM_END = rf"-----END{_SEP}(?:[A-Z0-9]+{_SEP})*PRIVATE{_SEP}KEY(?:{_SEP}BLOCK)?-----"
 _B64 = r"[A-Za-z0-9+/]"
 
 RULES: list[Rule] = [
-    Rule("private-key", rf"{_PEM_LABEL}(?:{_PEM_BODY}*?{_PEM_END}|{_PEM_BODY}*)",
+    Rule("private-key", rf"{_PEM_LABEL}{_PEM_BODY}(?:{_PEM_END})?",
          ("PRIVATE KEY", "PRIVATE%20KEY", "PRIVATE+KEY"), mode="window", back=48, fwd=40_000),
     Rule("aws-access-key-id", rf"{L}(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{{16}}{R}",
          ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
@@ -364,9 +367,9 @@ RULES: list[Rule] = [
          r"(?P<v>(?:[^\s\"'\\%]|%(?!20|22|27)[0-9A-Fa-f]{2}){4,})",
          ("--password", "--passwd", "--token", "--api-key", "--secret"), ci=True, check=_not_port, priority=2),
     Rule("cli-password", rf"{L}(?:mysql|mysqldump|mysqladmin|mariadb){R}[^\n|;&\\]{{0,200}}?(?:\s|%20)-p"
-         rf"(?P<v>(?![-\s]){_CLI}{{4,}})", ("mysql", "mariadb"), ci=True, mode="window", back=0, fwd=240,
+         rf"(?P<v>(?![-\s]){_CLI}{{4,}})", ("mysql", "mariadb"), ci=True,
          check=_not_port, priority=2),
     Rule("cli-password", rf"{L}(?:sshpass(?:\s|%20)+-p|curl{R}[^\n|;&\\]{{0,200}}?(?:\s|%20)(?:-u|--user))"
          rf"(?:\s|%20)+(?:['\"]|%2[27])?(?:[^\s:'\"\\%]+(?::|%3[Aa]))?(?P<v>{_CLI}{{4,}})",
-         ("sshpass", "curl"), ci=True, mode="window", back=0, fwd=240, check=_not_port, priority=2),
+         ("sshpass", "curl"), ci=True, check=_not_port, priority=2),
 ]

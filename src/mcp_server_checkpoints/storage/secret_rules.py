@@ -82,6 +82,8 @@ def is_name(value: bytes) -> bool:
             if len(part) < 3 and not (part.isupper() and len(part) > 1) and not (words == 0 and len(part) == 2
                                                                                  and part.islower()):
                 return False
+            if part.isupper() and len(part) > 4:  # acronyms are short (URL, JSON, HTTP); `CRMZNG` is noise
+                return False
             words += 1
         elif part not in (b"_", b"-", b"."):
             return False
@@ -341,6 +343,14 @@ RULES: list[Rule] = [
     Rule("docker-hub-pat", rf"{L}dckr_pat_[A-Za-z0-9_\-]{{27,}}", ("dckr_pat_",)),
     Rule("vault-token", rf"{L}hv[sb]\.[A-Za-z0-9_\-]{{24,}}", ("hvs.", "hvb.")),
     Rule("linear-api-key", rf"{L}lin_api_[A-Za-z0-9]{{40}}{R}", ("lin_api_",)),
+    # Adopted from detect-secrets' plugins, which the benchmark compares against.
+    Rule("mailchimp-api-key", rf"{L}[0-9a-f]{{32}}-us\d{{1,2}}{R}", ("-us",), mode="window", back=33, fwd=3),
+    # After `bot` in its API URL (`/bot123456789:AA…/getMe`): no boundary but "not after a digit".
+    Rule("telegram-bot-token", r"(?:(?<![0-9])|(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9a-fA-F]{4}))"
+         rf"\d{{8,10}}(?::|%3[Aa])AA[0-9A-Za-z_\-]{{33}}{R}", (":AA", "%3AAA"),
+         mode="window", back=11, fwd=34),
+    Rule("square-token", rf"{L}sq0(?:atp-[0-9A-Za-z_\-]{{22}}|csp-[0-9A-Za-z_\-]{{43}}){R}", ("sq0atp-", "sq0csp-")),
+    Rule("artifactory-api-key", rf"{L}AKCp[A-Za-z0-9]{{69}}{R}", ("AKCp",)),
     Rule("jwt", rf"{L}eyJ[A-Za-z0-9_\-]{{8,}}\.ey[A-Za-z0-9_\-]{{8,}}\.[A-Za-z0-9_\-]{{8,}}", ("eyJ",)),
     Rule("bearer-token", r"(?i:bearer)" + SPACE + r"+(?P<v>[A-Za-z0-9._~+/\-]{12,}=*)", ("bearer",), ci=True,
          check=lambda data, m, at: any(48 <= c <= 57 for c in m.group("v")) and _not_one_char(data, m, at),

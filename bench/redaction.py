@@ -169,7 +169,8 @@ def real_transcript(size: int) -> str | None:
     while total < size:
         row = rows[n % len(rows)]
         line = _tool_result(row["summary"], n) if n % 2 else json.dumps(
-            {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": row["summary"]}]}},
+            {"type": "assistant",
+             "message": {"role": "assistant", "content": [{"type": "text", "text": row["summary"]}]}},
             ensure_ascii=False, separators=(",", ":"))
         lines.append(line)
         total += len(line.encode()) + 1

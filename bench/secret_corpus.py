@@ -367,12 +367,14 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
         "lockfile-integrity": lambda r: r.choice([
             '"integrity": "sha512-{b}"', "  integrity sha512-{b}", "--hash=sha256:{h}"]).format(
             b=base64.b64encode(r.randbytes(64)).decode(), h=_s(r, HEX, 64)),
-        "base64-image": lambda r: f'<img src="data:image/png;base64,iVBORw0KGgo{base64.b64encode(r.randbytes(300)).decode()}">',
+        "base64-image": lambda r: ('<img src="data:image/png;base64,iVBORw0KGgo'
+                                   f'{base64.b64encode(r.randbytes(300)).decode()}">'),
         "placeholder-key": lambda r: r.choice([
             "OPENAI_API_KEY=sk-...", "api_key: <YOUR_API_KEY>", "GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}",
             "export ANTHROPIC_API_KEY=your-api-key-here", "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             "password: ********", "DB_PASSWORD=changeme", "SECRET_KEY=${SECRET_KEY}", "api_key = \"YOUR_API_KEY\"",
-            "Authorization: Bearer <token>", "Authorization: Bearer $TOKEN", "STRIPE_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "Authorization: Bearer <token>", "Authorization: Bearer $TOKEN",
+            "STRIPE_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
             "password: {{ vault_db_password }}", "token = os.environ[\"GITHUB_TOKEN\"]", "PASSWORD=", "password: null",
         ]),
         "long-identifier": lambda r: r.choice(["def {i}(self):", "{i} = {j}", "const {c} = require('./{i}')",
@@ -391,7 +393,8 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
             '"usage":{{"input_tokens":{a},"cache_read_input_tokens":{b},"output_tokens":{c}}}',
             "max_tokens: {a}", "token count {a}", "tokens={a}", "passes: {c}/{a}", "key: {a}"]).format(
             a=r.randint(1, 200000), b=r.randint(1, 200000), c=r.randint(1, 4000)),
-        "css-colour": lambda r: f"color: #{_s(r, HEX, 6)}; background: #{_s(r, HEX, 3)}; border-color: #{_s(r, HEX, 8)}",
+        "css-colour": lambda r: (f"color: #{_s(r, HEX, 6)}; background: #{_s(r, HEX, 3)}; "
+                                 f"border-color: #{_s(r, HEX, 8)}"),
         "version-string": lambda r: r.choice(["version {a}.{b}.{c}", "v{a}.{b}.{c}-rc.{c}+build.{h}",
                                               "python==3.{b}.{c}", "node@{a}.{b}.{c}"]).format(
             a=r.randint(0, 30), b=r.randint(0, 30), c=r.randint(0, 99), h=_s(r, HEX, 7)),
@@ -411,7 +414,8 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
             "Basic authentication is disabled in production.", "The API key is read from the keychain at startup.",
             "Use `sk-` prefixed keys only in the backend.", "the private key never leaves the HSM",
         ]),
-        "jwt-like": lambda r: r.choice(["eyJhbGciOiJIUzI1NiJ9", "eyJ is the base64 of {\"", "header eyJ0eXAi... (truncated)"]),
+        "jwt-like": lambda r: r.choice(["eyJhbGciOiJIUzI1NiJ9", "eyJ is the base64 of {\"",
+                                        "header eyJ0eXAi... (truncated)"]),
         "paths-and-files": lambda r: r.choice([
             "secrets/db_password.txt", "/run/secrets/api_token", "src/auth/token_refresh.py:{n}",
             "tests/test_password_reset.py::test_{i} PASSED", "~/.aws/credentials", "cat ~/.ssh/id_ed25519.pub"]).format(
@@ -422,7 +426,8 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
 
 def rng_b64_blob(r: random.Random) -> str:
     """A base64 payload in JSON (an attachment, a protobuf): long, random, but under no secret's name."""
-    return _json({"attachment": {"mime": "application/octet-stream", "data": base64.b64encode(r.randbytes(180)).decode()}})
+    data = base64.b64encode(r.randbytes(180)).decode()
+    return _json({"attachment": {"mime": "application/octet-stream", "data": data}})
 
 
 def lookalikes(seed: int = 15, per_category: int = 20) -> list[tuple[str, str]]:
@@ -455,7 +460,8 @@ _PLAIN_LINES = [
     "def parse_args(argv: list[str] | None = None) -> argparse.Namespace:", "    for item in items:",
     "        result.append(item.normalize())", "    return sorted(result, key=lambda r: r.created_at)",
     "import { useState, useEffect } from 'react';", "export default function CartSummary({ items }) {",
-    "  const total = items.reduce((sum, i) => sum + i.price * i.qty, 0);", "  return <div className=\"cart\">{total}</div>;",
+    "  const total = items.reduce((sum, i) => sum + i.price * i.qty, 0);",
+    "  return <div className=\"cart\">{total}</div>;",
     "============================= test session starts ==============================",
     "tests/test_cart.py::test_total_with_discount PASSED                      [ 42%]",
     "collected 214 items", "FAILED tests/test_orders.py::test_refund - AssertionError: 3 != 4",

@@ -275,7 +275,8 @@ _PEM_LINE = r"(?:\s|\\+[nrt]|%0[AaDd]|%20|%5[Cc][nr])"
 # A key block's body, unit by unit: header lines (`Proc-Type: 4,ENCRYPTED`) first, then runs of base64 and
 # line breaks in any encoding. No unit holds a `-`, so the body stops at `-----END`; every group is atomic
 # (`(?>…)`, `*+`), so a block cut short fails in linear time instead of trying every split.
-_PEM_BODY = (r"(?>(?:Proc-Type|DEK-Info|Comment)(?::|%3[Aa])(?:[^\n\\\"'%]|%(?!0[AaDd]|22|27|5[Cc])[0-9A-Fa-f]{2})*+"
+_PEM_BODY = (r"(?>(?:Proc-Type|DEK-Info|Comment|Version|Hash|Charset)(?::|%3[Aa])"
+             r"(?:[^\n\\\"'%]|%(?!0[AaDd]|22|27|5[Cc])[0-9A-Fa-f]{2})*+"
              rf"|[A-Za-z0-9+/=]++|{_PEM_LINE}|\\+/|%2[BbFf]|%3[Dd])*+")
 _PEM_LABEL = rf"-----BEGIN{_SEP}(?:[A-Z0-9]+{_SEP})*PRIVATE{_SEP}KEY(?:{_SEP}BLOCK)?-----"
 _PEM_END = rf"-----END{_SEP}(?:[A-Z0-9]+{_SEP})*PRIVATE{_SEP}KEY(?:{_SEP}BLOCK)?-----"

@@ -88,7 +88,7 @@ def pct(n: int, d: int) -> str:
     return f"{100 * n / d:.1f} %" if d else "—"
 
 
-def recall(redactor: Redactor, items: list[Item], ds: DetectSecrets | None) -> None:
+def recall(redactor: Redactor, items: list[Item], ds: DetectSecrets | None, baseline: Any = None) -> None:
     removed: list[bool] = []
     labelled: list[bool] = []
     broken_json = 0
@@ -127,9 +127,15 @@ def recall(redactor: Redactor, items: list[Item], ds: DetectSecrets | None) -> N
     table("Recall per encoding", ["encoding"] + head[1:], enc_rows + [total])
     json_items = sum(i.is_json for i in items)
     print(f"\nJSON items still valid JSON of the same shape after redaction: {json_items - broken_json}/{json_items}")
+    if baseline is not None:
+        kept = [not leaked(i, baseline.redact(i.text)[0]) for i in items]
+        by_enc = {e: pct(sum(k for k, i in zip(kept, items, strict=True) if i.encoding == e),
+                         sum(i.encoding == e for i in items)) for e in ENCODINGS}
+        print(f"baseline: removed {pct(sum(kept), len(items))} of the planted secrets; per encoding {by_enc}")
 
 
-def false_positives(redactor: Redactor, pairs: list[tuple[str, str]], ds: DetectSecrets | None) -> None:
+def false_positives(redactor: Redactor, pairs: list[tuple[str, str]], ds: DetectSecrets | None,
+                    baseline: Any = None) -> None:
     ours = [bool(redactor.redact_kinds(text)[1]) for _, text in pairs]
     theirs = [bool(f) for f in ds.findings(t for _, t in pairs)] if ds else None
     by: dict[str, list[int]] = defaultdict(list)
@@ -146,6 +152,8 @@ def false_positives(redactor: Redactor, pairs: list[tuple[str, str]], ds: Detect
         total.append(pct(sum(theirs), len(pairs)))
     table(f"False positives on look-alikes ({len(pairs)} texts; half plain, half inside a tool_result line)",
           ["category", "texts", "changed (ours)"] + (["flagged (detect-secrets)"] if ds else []), rows + [total])
+    if baseline is not None:
+        print(f"\nbaseline: changed {pct(sum(bool(baseline.redact(t)[1]) for _, t in pairs), len(pairs))} of the look-alikes")
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
@@ -178,7 +186,21 @@ def real_transcript(size: int) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-def speed(redactor: Redactor, size_mb: float, repeat: int, seed: int) -> None:
+def load_baseline(path: Path) -> Any:
+    """Another redact.py (e.g. `git show main:src/mcp_server_checkpoints/storage/redact.py > /tmp/old.py`),
+    timed and scored beside this one: its `Redactor.build().redact(text)` is all that is used."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("baseline_redact", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.Redactor.build()
+
+
+def speed(redactor: Redactor, size_mb: float, repeat: int, seed: int, baseline: Any = None) -> None:
     size = int(size_mb * 1024 * 1024)
     secrets = planted(seed=seed + 1)[:: max(1, len(planted(seed=seed + 1)) // 40)]
     texts: list[tuple[str, str | None]] = [
@@ -189,21 +211,27 @@ def speed(redactor: Redactor, size_mb: float, repeat: int, seed: int) -> None:
     rows = []
     for name, text in texts:
         if text is None:
-            rows.append([name, "—", "no corpus at " + str(REAL_CORPUS), "", "", ""])
+            rows.append([name, "—", "no corpus at " + str(REAL_CORPUS), "", "", ""] + ([""] if baseline else []))
             continue
         nbytes = len(text.encode("utf-8"))
         best, median, cpu = timed(lambda t=text: redactor.redact_kinds(t), repeat)
         found = redactor.redact_kinds(text)[1].total()
-        rows.append([name, f"{nbytes / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms", f"{cpu:.0f} ms", found])
+        row = [name, f"{nbytes / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms", f"{cpu:.0f} ms", found]
+        if baseline is not None:
+            row.append(f"{timed(lambda t=text: baseline.redact(t), repeat)[2]:.0f} ms")
+        rows.append(row)
     short_pool = [i.text for i in planted(seed=seed + 2)] + [t for _, t in lookalikes(seed + 2, 10)]
     shorts = [short_pool[n % len(short_pool)][:300] for n in range(10_000)]
     best, median, cpu = timed(lambda: [redactor.redact_kinds(s) for s in shorts], repeat)
-    rows.append(["10 000 short strings (≤ 300 chars; 1 in 3 holds a secret)",
-                 f"{sum(len(s.encode()) for s in shorts) / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms",
-                 f"{cpu:.0f} ms",
-                 sum(redactor.redact_kinds(s)[1].total() for s in shorts)])
+    row = ["10 000 short strings (≤ 300 chars; 1 in 3 holds a secret)",
+           f"{sum(len(s.encode()) for s in shorts) / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms",
+           f"{cpu:.0f} ms", sum(redactor.redact_kinds(s)[1].total() for s in shorts)]
+    if baseline is not None:
+        row.append(f"{timed(lambda: [baseline.redact(s) for s in shorts], repeat)[2]:.0f} ms")
+    rows.append(row)
     table(f"Speed (Redactor.redact_kinds, best and median of {repeat}; {load()})",
-          ["text", "size", "best (wall)", "median (wall)", "best (CPU)", "secrets removed"], rows)
+          ["text", "size", "best (wall)", "median (wall)", "best (CPU)", "secrets removed"]
+          + (["baseline best (CPU)"] if baseline is not None else []), rows)
 
 
 def real_corpus_findings(redactor: Redactor, ds: DetectSecrets | None) -> None:
@@ -232,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--no-compare", action="store_true", help="skip detect-secrets")
     p.add_argument("--no-speed", action="store_true")
+    p.add_argument("--baseline", type=Path, help="another redact.py to score and time beside this one")
     args = p.parse_args(argv)
     redactor = Redactor.build()
     ds: DetectSecrets | None = None
@@ -243,11 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# Redaction benchmark (seed {args.seed}; {load()})")
     if ds:
         print(f"comparison: detect-secrets {ds.version}, default plugins and filters")
-    recall(redactor, planted(args.seed, args.per_kind), ds)
-    false_positives(redactor, lookalikes(args.seed, args.per_category), ds)
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    recall(redactor, planted(args.seed, args.per_kind), ds, baseline)
+    false_positives(redactor, lookalikes(args.seed, args.per_category), ds, baseline)
     real_corpus_findings(redactor, ds)
     if not args.no_speed:
-        speed(redactor, args.size_mb, args.repeat, args.seed)
+        speed(redactor, args.size_mb, args.repeat, args.seed, baseline)
     print(f"\n({load()})")
 
 

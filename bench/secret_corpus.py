@@ -258,6 +258,15 @@ KINDS: dict[str, Callable[[random.Random], Plant]] = {
     "bearer-header": _bearer,
     "basic-header": _basic,
     "cli-password": _cli_password,
+    "mailchimp-api-key": _token_kind("mailchimp-api-key", "mailchimp-api-key",
+                                     lambda r: f"{_s(r, HEX, 32)}-us{r.randint(1, 21)}", ("MAILCHIMP_KEY={s}", *_T)),
+    "telegram-bot-token": _token_kind("telegram-bot-token", "telegram-bot-token",
+                                      lambda r: f"{r.randint(10**8, 10**10 - 1)}:AA{_s(r, URLSAFE, 33)}",
+                                      ("https://api.telegram.org/bot{s}/getMe", *_T)),
+    "square-token": _token_kind("square-token", "square-token", lambda r: r.choice(
+        [f"sq0atp-{_s(r, URLSAFE, 22)}", f"sq0csp-{_s(r, URLSAFE, 43)}"]), _T),
+    "artifactory-api-key": _token_kind("artifactory-api-key", "artifactory-api-key",
+                                       lambda r: "AKCp" + _s(r, ALNUM, 69), ("X-JFrog-Art-Api: {s}", *_T)),
     "docker-hub-pat": _token_kind("docker-hub-pat", "docker-hub-pat", lambda r: "dckr_pat_" + _s(r, URLSAFE, 27), _T),
     "vault-token": _token_kind("vault-token", "vault-token", lambda r: "hvs." + _s(r, URLSAFE, 90),
                                ("VAULT_TOKEN={s}", *_T)),
@@ -358,12 +367,14 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
         "lockfile-integrity": lambda r: r.choice([
             '"integrity": "sha512-{b}"', "  integrity sha512-{b}", "--hash=sha256:{h}"]).format(
             b=base64.b64encode(r.randbytes(64)).decode(), h=_s(r, HEX, 64)),
-        "base64-image": lambda r: f'<img src="data:image/png;base64,iVBORw0KGgo{base64.b64encode(r.randbytes(300)).decode()}">',
+        "base64-image": lambda r: ('<img src="data:image/png;base64,iVBORw0KGgo'
+                                   f'{base64.b64encode(r.randbytes(300)).decode()}">'),
         "placeholder-key": lambda r: r.choice([
             "OPENAI_API_KEY=sk-...", "api_key: <YOUR_API_KEY>", "GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}",
             "export ANTHROPIC_API_KEY=your-api-key-here", "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             "password: ********", "DB_PASSWORD=changeme", "SECRET_KEY=${SECRET_KEY}", "api_key = \"YOUR_API_KEY\"",
-            "Authorization: Bearer <token>", "Authorization: Bearer $TOKEN", "STRIPE_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "Authorization: Bearer <token>", "Authorization: Bearer $TOKEN",
+            "STRIPE_KEY=sk_test_xxxxxxxxxxxxxxxxxxxxxxxx",
             "password: {{ vault_db_password }}", "token = os.environ[\"GITHUB_TOKEN\"]", "PASSWORD=", "password: null",
         ]),
         "long-identifier": lambda r: r.choice(["def {i}(self):", "{i} = {j}", "const {c} = require('./{i}')",
@@ -382,7 +393,8 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
             '"usage":{{"input_tokens":{a},"cache_read_input_tokens":{b},"output_tokens":{c}}}',
             "max_tokens: {a}", "token count {a}", "tokens={a}", "passes: {c}/{a}", "key: {a}"]).format(
             a=r.randint(1, 200000), b=r.randint(1, 200000), c=r.randint(1, 4000)),
-        "css-colour": lambda r: f"color: #{_s(r, HEX, 6)}; background: #{_s(r, HEX, 3)}; border-color: #{_s(r, HEX, 8)}",
+        "css-colour": lambda r: (f"color: #{_s(r, HEX, 6)}; background: #{_s(r, HEX, 3)}; "
+                                 f"border-color: #{_s(r, HEX, 8)}"),
         "version-string": lambda r: r.choice(["version {a}.{b}.{c}", "v{a}.{b}.{c}-rc.{c}+build.{h}",
                                               "python==3.{b}.{c}", "node@{a}.{b}.{c}"]).format(
             a=r.randint(0, 30), b=r.randint(0, 30), c=r.randint(0, 99), h=_s(r, HEX, 7)),
@@ -402,7 +414,8 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
             "Basic authentication is disabled in production.", "The API key is read from the keychain at startup.",
             "Use `sk-` prefixed keys only in the backend.", "the private key never leaves the HSM",
         ]),
-        "jwt-like": lambda r: r.choice(["eyJhbGciOiJIUzI1NiJ9", "eyJ is the base64 of {\"", "header eyJ0eXAi... (truncated)"]),
+        "jwt-like": lambda r: r.choice(["eyJhbGciOiJIUzI1NiJ9", "eyJ is the base64 of {\"",
+                                        "header eyJ0eXAi... (truncated)"]),
         "paths-and-files": lambda r: r.choice([
             "secrets/db_password.txt", "/run/secrets/api_token", "src/auth/token_refresh.py:{n}",
             "tests/test_password_reset.py::test_{i} PASSED", "~/.aws/credentials", "cat ~/.ssh/id_ed25519.pub"]).format(
@@ -413,7 +426,8 @@ def _lookalike_makers() -> dict[str, Callable[[random.Random], str]]:
 
 def rng_b64_blob(r: random.Random) -> str:
     """A base64 payload in JSON (an attachment, a protobuf): long, random, but under no secret's name."""
-    return _json({"attachment": {"mime": "application/octet-stream", "data": base64.b64encode(r.randbytes(180)).decode()}})
+    data = base64.b64encode(r.randbytes(180)).decode()
+    return _json({"attachment": {"mime": "application/octet-stream", "data": data}})
 
 
 def lookalikes(seed: int = 15, per_category: int = 20) -> list[tuple[str, str]]:
@@ -442,31 +456,60 @@ _CODE_LINES = [
 ]
 
 
-def transcript(size: int, seed: int = 15, secrets: list[Item] | None = None) -> str:
+_PLAIN_LINES = [
+    "def parse_args(argv: list[str] | None = None) -> argparse.Namespace:", "    for item in items:",
+    "        result.append(item.normalize())", "    return sorted(result, key=lambda r: r.created_at)",
+    "import { useState, useEffect } from 'react';", "export default function CartSummary({ items }) {",
+    "  const total = items.reduce((sum, i) => sum + i.price * i.qty, 0);",
+    "  return <div className=\"cart\">{total}</div>;",
+    "============================= test session starts ==============================",
+    "tests/test_cart.py::test_total_with_discount PASSED                      [ 42%]",
+    "collected 214 items", "FAILED tests/test_orders.py::test_refund - AssertionError: 3 != 4",
+    "src/orders/service.py:88: in refund", "    assert order.status == 'refunded'",
+    "On branch feature/cart-refactor", "Changes not staged for commit:", "\tmodified:   src/cart/summary.tsx",
+    "npm WARN deprecated inflight@1.0.6: This module is not supported", "added 1287 packages in 14s",
+    "  \"dependencies\": {", "    \"react\": \"^18.2.0\",", "    \"zod\": \"^3.22.4\"",
+    "The function walks the list once and keeps the running total; the test covers the empty cart.",
+    "I'll update the reducer so the discount is applied before tax, then rerun the suite.",
+    "Let me check how the orders module computes refunds before changing it.",
+]
+
+
+def transcript(size: int, seed: int = 15, secrets: list[Item] | None = None, auth_share: float = 0.03) -> str:
     """Claude Code JSONL of about `size` bytes: prompts, assistant turns with usage counts, tool calls and
-    long multi-line tool results (code, test runs, git logs, lockfiles), with `secrets`' texts spread in."""
+    long multi-line tool results (code, test runs, git logs, lockfiles), with `secrets`' texts spread in.
+    `auth_share`: the part of the lines that are code about tokens and passwords (a session building
+    login code is denser in the redactor's key words than a typical one)."""
     rng = random.Random(seed)
-    makers = _lookalike_makers()
+    makers = list(_lookalike_makers().values())
     plant = list(secrets or [])
     lines: list[str] = []
     total, n = 0, 0
+
+    def body_line() -> str:
+        roll = rng.random()
+        if roll < auth_share:
+            return rng.choice(_CODE_LINES)
+        if roll < auth_share + 0.1:
+            return rng.choice(makers)(rng)
+        return rng.choice(_PLAIN_LINES)
+
     while total < size:
         n += 1
         roll = rng.random()
         if roll < 0.15:
-            text = " ".join(rng.choice(_CODE_LINES).split()[:6]) + " — can you fix the login flow and keep the tests green?"
-            line = _json({"type": "user", "message": {"role": "user", "content": text}, "uuid": f"u-{n}"})
+            line = _json({"type": "user", "message": {"role": "user", "content": body_line() + " — can you fix it "
+                                                      "and keep the tests green?"}, "uuid": f"u-{n}"})
         elif roll < 0.45:
             line = _json({"type": "assistant", "uuid": f"a-{n}", "message": {
                 "role": "assistant", "model": "claude-opus-4", "content": [
-                    {"type": "text", "text": " ".join(rng.choice(_CODE_LINES) for _ in range(rng.randint(2, 8)))},
+                    {"type": "text", "text": " ".join(body_line() for _ in range(rng.randint(2, 8)))},
                     {"type": "tool_use", "id": f"toolu_{n:08d}", "name": "Bash",
                      "input": {"command": f"cd /home/dev/shop-api && npm test -- {rng.choice(['auth', 'cart'])}"}}],
                 "usage": {"input_tokens": rng.randint(1, 9999), "cache_read_input_tokens": rng.randint(0, 99999),
                           "output_tokens": rng.randint(1, 4000)}}})
         else:
-            body = [rng.choice(_CODE_LINES) if rng.random() < 0.6 else rng.choice(list(makers.values()))(rng)
-                    for _ in range(rng.randint(20, 120))]
+            body = [body_line() for _ in range(rng.randint(20, 120))]
             if plant and rng.random() < 0.05:
                 body.insert(rng.randrange(len(body)), plant.pop().text)
             line = _tool_result("\n".join(body) + "\n", n)

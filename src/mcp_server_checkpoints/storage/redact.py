@@ -21,7 +21,15 @@ from typing import Any, AnyStr
 
 import ahocorasick_rs
 
-from mcp_server_checkpoints.storage.secret_rules import ASSIGNMENT_STARTS, KEY_SUFFIXES, RULES, Rule, value_is_secret
+from mcp_server_checkpoints.storage.secret_rules import (
+    ASSIGNMENT_STARTS,
+    KEY_SUFFIXES,
+    RULES,
+    SUFFIXED,
+    Rule,
+    scheme_start,
+    value_is_secret,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class _Anchors:
                 word = anchor.lower() if rule.ci else anchor
                 table = folded if rule.ci else exact
                 if rule.mode == "tail":
-                    for suffix in KEY_SUFFIXES:
+                    for suffix in KEY_SUFFIXES if word in SUFFIXED else ("",):
                         for c in ASSIGNMENT_STARTS:
                             table.setdefault((word + suffix + c).encode("ascii"), []).append((spec, len(word)))
                 else:
@@ -124,15 +132,17 @@ class Redactor:
             for pattern, i, j in automaton.automaton.find_matches_as_indexes(text, overlapping=True):
                 for spec, offset in owners[pattern]:
                     rule = spec.rule
-                    if rule.mode == "at" or rule.mode == "tail":
-                        at = i + offset
+                    if rule.mode == "at" or rule.mode == "tail" or rule.mode == "scheme":
+                        at = scheme_start(data, i) if rule.mode == "scheme" else i + offset
                         hit = spec.rx.match(data, at) if at >= 0 else None
                         if hit is not None:
                             record(hit, rule, i)
                     else:
                         lo, hi = max(0, i - rule.back), min(len(data), j + rule.fwd)
                         for m in spec.rx.finditer(data, lo, hi):
-                            if rule.mode == "near" or (m.start() <= j and m.end() >= i):
+                            if rule.mode == "near" or m.end() >= i:
+                                if m.start() > j and rule.mode == "window":
+                                    break  # past the anchor: the rest of the window is another anchor's
                                 record(m, rule, i)
         return [(_char_start(data, a), _char_end(data, b), k) for a, b, k in _merge(found)]
 

@@ -32,18 +32,21 @@ L = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4})|(?<=%[0-9A-Fa-f
 R = r"(?![A-Za-z0-9_])"
 # One character of a value: anything but a separator, quote or the start of an escape sequence that
 # means one (`\n`, `\"`, `%22`, `%0A`); `\uXXXX` and other backslashes stay inside the value.
-_U = (r"""(?:[^\s"'`,;}&\\%<>]|&(?![A-Za-z_][A-Za-z0-9_]*=)|\\u[0-9a-fA-F]{4}|\\(?![nrtbfu"'\\/])"""
+_U = (r"""(?:[^\s"'`,;}&\\%<>]|&(?![A-Za-z_][A-Za-z0-9_]*=)|\\u[0-9a-fA-F]{4}|\\\\|\\(?![nrtbfu"'\\/])"""
       r"""|%(?!20|22|26|27|2[Cc]|0[9AaDd]|3[Bb]|7[Dd])[0-9A-Fa-f]{2}|%(?![0-9A-Fa-f]{2}))""")
 QUOTE = r"""(?:\\*["'`]|%2[27])"""
 QUOTES = QUOTE + "{0,5}"  # shell quoting nests them: `'"'"'value'"'"'`
 SPACE = r"""(?:[ \t]|\\t|%20|%09)"""
 # Between a key and its value: `=`, `:`, `=>`, `:=`, optionally quoted or URL-encoded (`%3D`, `%3A`).
-OPERATOR = rf"""{QUOTES}{SPACE}*(?:=>|:=|[:=]|%3[AaDd]){SPACE}*"""
+# `KEY=value` has no space after `=` (`PASSWORD= next line` is an empty value); `key = value` and
+# `key: value` may have them.
+OPERATOR = (rf"""{QUOTES}(?:(?:=>|=|%3[Dd])(?![ \t])|{SPACE}+(?:=>|=|%3[Dd]){SPACE}*"""
+            rf"""|{SPACE}*(?::=|:(?!:)|%3[Aa]){SPACE}*)""")  # not Rust's `Pubkey::find(…)`
 VALUE = rf"""(?P<q>{QUOTES})(?P<v>{_U}{{4,300}})"""
-# Words a key may go on with after naming a secret: `SECRET_KEY_BASE`, `password_b64`, `client_secret_value`.
-KEY_SUFFIXES = ("", "_key_base", "_key", "_value", "_b64", "_base64", "_hex", "_str", "_string", "_data",
-                "-key", "key", "value")
-KEY_SUFFIX = r"(?P<sfx>(?i:[_-]?(?:key_base|key|value|b64|base64|hex|str|string|data))?)"
+# Words a key may go on with after naming a secret: `SECRET_KEY_BASE`, `client_secret_value`.
+KEY_SUFFIXES = ("", "_key_base", "_key", "key", "_value")
+SUFFIXED = ("secret", "password", "token")  # the key words that may go on (`SECRET_KEY_BASE`, `password_value`)
+KEY_SUFFIX = r"(?P<sfx>(?i:_?(?:key_base|key|value))?)"
 # What may follow a key's name when a value is assigned to it (the first character of OPERATOR).
 # A space only with what follows it (`token = x`, aligned `token    = x`): "the token is" is prose.
 ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")
@@ -52,7 +55,7 @@ ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")
 _PLACEHOLDER = re.compile(
     rb"""^(?:\$|<|\[REDACTED|\*|%\(|\{|#\{|\.\.\.|\xe2\x80\xa6"""
     rb"""|(?:null|none|nil|true|false|undefined|changeme|changeit|redacted|masked|hidden|placeholder|dummy"""
-    rb"""|str|string|bool|int|number|any|required|optional|secret|password|passwd|token|example|sample"""
+    rb"""|str|string|bool|int|number|any|required|optional|secret|password|passwd|pass|pwd|pw|token|example|sample"""
     rb"""|your[-_\w]*|my[-_]?(?:secret|password|token|api[-_]?key)[-_\w]*|[-\w]*_here|env|environ"""
     rb"""|await|new|yield|lambda|function|async|self|this|typeof|require|import|input|getpass)$)""",
     re.IGNORECASE)
@@ -60,7 +63,34 @@ _ONE_CHAR_RUN = re.compile(rb"^(.)\1+$")
 _PATH = re.compile(rb"^(?:~?/|\./|\.\./|[A-Za-z]:\\\\?)[^/\\]*[/\\]")
 # Unquoted code, not a literal: `os.environ[...]`, `settings.API_KEY`, `getpass()`, `api_key`, `userPassword`.
 _CODE = re.compile(rb"^(?:[A-Za-z_$]+(?:\??\.[A-Za-z_$]+)+[(\[]?|[A-Za-z_$][\w$.]*[(\[].*"
-                   rb"|[a-z]+(?:_[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+)$")
+                   rb")$")
+_PARTS = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[-_.]|.", re.DOTALL)
+
+
+def is_name(value: bytes) -> bool:
+    """Words joined into a name (`test_api_key_12345`, `_profilesNavigatorKey`, `Uint8Array`, `isValid`), not
+    random characters: every word has three letters or more (acronyms two or more; the first word may be a
+    two-letter one such as `is` or `db`), one number at most."""
+    words = numbers = 0
+    after_number = False
+    for part in _PARTS.findall(value.strip(b"_$")):
+        if part.isdigit():
+            numbers += 1
+        elif after_number and part[:1].islower():  # `abcd1234xyz`: a number inside a word is no name's
+            return False
+        elif part.isalpha():
+            if len(part) < 3 and not (part.isupper() and len(part) > 1) and not (words == 0 and len(part) == 2
+                                                                                 and part.islower()):
+                return False
+            if part.isupper() and len(part) > 4:  # acronyms are short (URL, JSON, HTTP); `CRMZNG` is noise
+                return False
+            words += 1
+        elif part not in (b"_", b"-", b"."):
+            return False
+        after_number = part.isdigit()
+    return words > 0 and numbers <= 1
+
+
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -70,7 +100,7 @@ def is_placeholder(value: bytes, quoted: bool, code_ok: bool) -> bool:
     if (_PLACEHOLDER.match(value) or _ONE_CHAR_RUN.match(value) or value.isdigit() or _is_path(value)
             or b"..." in value or b"\xe2\x80\xa6" in value):
         return True
-    return not quoted and code_ok and bool(_CODE.match(value))
+    return not quoted and code_ok and (bool(_CODE.match(value)) or is_name(value))
 
 
 def _is_path(value: bytes) -> bool:
@@ -88,18 +118,32 @@ def entropy(value: bytes) -> float:
 
 
 def looks_random(value: bytes, min_len: int = 16) -> bool:
-    """A machine-made value: long enough, two of digits/upper/lower case, varied characters, not a UUID."""
+    """A machine-made value: long enough, two of digits/upper/lower case, varied characters, not a UUID
+    and not words joined into a name."""
     if len(value) < min_len or _UUID.match(value):
         return False
     classes = (any(48 <= c <= 57 for c in value) + any(65 <= c <= 90 for c in value)
                + any(97 <= c <= 122 for c in value))
-    return classes >= 2 and entropy(value) >= 3.2
+    return classes >= 2 and entropy(value) >= 3.2 and not is_name(value)
 
 
 # -- what the key of an assignment says the value is ---------------------------------------------------
 
 
 _KEY_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+_SCHEME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+
+
+def scheme_start(data: bytes, i: int) -> int:
+    """Where the URL scheme that ends at `i` (`postgres` before `://`) starts."""
+    s, lo = i, max(0, i - 21)
+    while s > lo and data[s - 1] in _SCHEME_BYTES:
+        s -= 1
+    while s < i and not (65 <= data[s] <= 90 or 97 <= data[s] <= 122):  # `%20https`: a scheme starts with a letter
+        s += 1
+    return s
 
 
 def key_before(data: bytes, i: int) -> bytes:
@@ -124,7 +168,7 @@ def key_kind(key: bytes) -> tuple[str, bool] | None:
     k = key.strip(b"\"'`").replace(b"-", b"_")
     if b"aws" in k and b"secret" in k:
         return "aws-secret-access-key", False
-    if k.endswith((b"password", b"passwd", b"passphrase", b"pwd", b"_pass", b"pass")):
+    if k.endswith((b"password", b"passwd", b"passphrase", b"pwd", b"_pass")):  # not "tests pass: `cargo …`"
         return "password", False
     if b"secret" in k:
         return "secret", False
@@ -140,18 +184,18 @@ def key_kind(key: bytes) -> tuple[str, bool] | None:
 
 def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int) -> str | None:
     """The kind of `KEY<op>value` — from the key's name — or None when the value is no secret."""
-    key = key_before(data, anchor_start) + data[anchor_start:m.end("sfx")]
+    end = m.end("sfx") if "sfx" in m.re.groupindex else m.start()
+    key = key_before(data, anchor_start) + data[anchor_start:end]
     found = key_kind(key.lower())
-    value = m.group("v")
-    if found is None or value is None:
+    if found is None:
         return None
     kind, needs_random = found
-    quoted = bool(m.group("q"))
+    value = m.group("v")
+    if needs_random and not looks_random(value):
+        return None
     # An upper-case key (`DB_PASSWORD=`) is a .env line or a shell variable: its unquoted value is a literal.
     code_ok = key.upper() != key or b"." in key
-    if is_placeholder(value, quoted, code_ok) or (needs_random and not looks_random(value)):
-        return None
-    return kind
+    return None if is_placeholder(value, bool(m.group("q")), code_ok) else kind
 
 
 def value_is_secret(key: str, value: str) -> str | None:
@@ -181,6 +225,8 @@ def _mixed_case(data: bytes, m: re.Match[bytes], at: int) -> bool:
 
 def _basic_credentials(data: bytes, m: re.Match[bytes], at: int) -> bool:
     """`Authorization: Basic <b64>` hides `user:password`: only a value that decodes to one is redacted."""
+    if m.group("v").islower():  # "basic validation": a word, not base64
+        return False
     try:
         return b":" in base64.b64decode(urllib.parse.unquote_to_bytes(m.group("v")) + b"==", validate=False)
     except (binascii.Error, ValueError):
@@ -202,8 +248,9 @@ def _not_port(data: bytes, m: re.Match[bytes], at: int) -> bool:
 @dataclass(frozen=True)
 class Rule:
     """One kind of secret. `mode`: "at" — the match starts at the anchor (+`offset`); "tail" — right after
-    it (the key of an assignment); "window" — anywhere from `back` before to `fwd` after the anchor,
-    overlapping it; "near" — anywhere in that window (a companion of the anchor's secret)."""
+    it (the key of an assignment); "scheme" — where the URL scheme that ends at the anchor starts;
+    "window" — anywhere from `back` before to `fwd` after the anchor, overlapping it; "near" — anywhere
+    in that window (a companion of the anchor's secret)."""
 
     kind: str
     pattern: str
@@ -225,14 +272,18 @@ class Rule:
 _SEP = r"(?: |%20|\+)"
 _CLI = r"""(?:[^\s"'\\%]|%(?!20|22|27)[0-9A-Fa-f]{2})"""  # a flag's value, plain or URL-encoded
 _PEM_LINE = r"(?:\s|\\+[nrt]|%0[AaDd]|%20|%5[Cc][nr])"
-_PEM_BODY = (rf"(?:[A-Za-z0-9+/=]|\\+/|%2[BbFf]|%3[Dd]|{_PEM_LINE}"
-             r"|(?:Proc-Type|DEK-Info|Comment)(?::|%3[Aa])(?:[^\n\\\"'%]|%(?!0[AaDd]|22|27|5[Cc])[0-9A-Fa-f]{2})*)")
+# A key block's body, unit by unit: header lines (`Proc-Type: 4,ENCRYPTED`) first, then runs of base64 and
+# line breaks in any encoding. No unit holds a `-`, so the body stops at `-----END`; every group is atomic
+# (`(?>…)`, `*+`), so a block cut short fails in linear time instead of trying every split.
+_PEM_BODY = (r"(?>(?:Proc-Type|DEK-Info|Comment|Version|Hash|Charset)(?::|%3[Aa])"
+             r"(?:[^\n\\\"'%]|%(?!0[AaDd]|22|27|5[Cc])[0-9A-Fa-f]{2})*+"
+             rf"|[A-Za-z0-9+/=]++|{_PEM_LINE}|\\+/|%2[BbFf]|%3[Dd])*+")
 _PEM_LABEL = rf"-----BEGIN{_SEP}(?:[A-Z0-9]+{_SEP})*PRIVATE{_SEP}KEY(?:{_SEP}BLOCK)?-----"
 _PEM_END = rf"-----END{_SEP}(?:[A-Z0-9]+{_SEP})*PRIVATE{_SEP}KEY(?:{_SEP}BLOCK)?-----"
 _B64 = r"[A-Za-z0-9+/]"
 
 RULES: list[Rule] = [
-    Rule("private-key", rf"{_PEM_LABEL}(?:{_PEM_BODY}*?{_PEM_END}|{_PEM_BODY}*)",
+    Rule("private-key", rf"{_PEM_LABEL}{_PEM_BODY}(?:{_PEM_END})?",
          ("PRIVATE KEY", "PRIVATE%20KEY", "PRIVATE+KEY"), mode="window", back=48, fwd=40_000),
     Rule("aws-access-key-id", rf"{L}(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{{16}}{R}",
          ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
@@ -293,6 +344,14 @@ RULES: list[Rule] = [
     Rule("docker-hub-pat", rf"{L}dckr_pat_[A-Za-z0-9_\-]{{27,}}", ("dckr_pat_",)),
     Rule("vault-token", rf"{L}hv[sb]\.[A-Za-z0-9_\-]{{24,}}", ("hvs.", "hvb.")),
     Rule("linear-api-key", rf"{L}lin_api_[A-Za-z0-9]{{40}}{R}", ("lin_api_",)),
+    # Adopted from detect-secrets' plugins, which the benchmark compares against.
+    Rule("mailchimp-api-key", rf"{L}[0-9a-f]{{32}}-us\d{{1,2}}{R}", ("-us",), mode="window", back=33, fwd=3),
+    # After `bot` in its API URL (`/bot123456789:AA…/getMe`): no boundary but "not after a digit".
+    Rule("telegram-bot-token", r"(?:(?<![0-9])|(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9a-fA-F]{4}))"
+         rf"\d{{8,10}}(?::|%3[Aa])AA[0-9A-Za-z_\-]{{33}}{R}", (":AA", "%3AAA"),
+         mode="window", back=11, fwd=34),
+    Rule("square-token", rf"{L}sq0(?:atp-[0-9A-Za-z_\-]{{22}}|csp-[0-9A-Za-z_\-]{{43}}){R}", ("sq0atp-", "sq0csp-")),
+    Rule("artifactory-api-key", rf"{L}AKCp[A-Za-z0-9]{{69}}{R}", ("AKCp",)),
     Rule("jwt", rf"{L}eyJ[A-Za-z0-9_\-]{{8,}}\.ey[A-Za-z0-9_\-]{{8,}}\.[A-Za-z0-9_\-]{{8,}}", ("eyJ",)),
     Rule("bearer-token", r"(?i:bearer)" + SPACE + r"+(?P<v>[A-Za-z0-9._~+/\-]{12,}=*)", ("bearer",), ci=True,
          check=lambda data, m, at: any(48 <= c <= 57 for c in m.group("v")) and _not_one_char(data, m, at),
@@ -300,24 +359,28 @@ RULES: list[Rule] = [
     Rule("basic-auth", r"(?i:basic)" + SPACE + r"+(?P<v>(?:[A-Za-z0-9+/]|%2[BbFf]){8,}(?:=|%3[Dd]){0,2})"
          r"(?![A-Za-z0-9+/=])",
          ("basic",), ci=True, check=_basic_credentials, priority=2),
-    Rule("url-password", r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}(?::\\?/\\?/)[^\s:/@'\"\\]{0,100}:"
-         r"(?P<v>(?:[^\s@/'\"\\]|\\u[0-9a-fA-F]{4}){1,200})@",
-         ("://", ":\\/\\/"), mode="window", back=24, fwd=320, check=_not_port, priority=2),
-    Rule("url-password", r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}%3[Aa]%2[Ff]%2[Ff](?:[A-Za-z0-9._~\-]|%(?!3[Aa])"
+    Rule("url-password", r"[a-zA-Z][a-zA-Z0-9+.\-]{0,20}(?::\\?/\\?/)[^\s:/@'\"\\]{0,100}:"
+         r"(?P<v>(?:[^\s@/'\"\\]|\\u[0-9a-fA-F]{4}|\\\\){1,200})@",
+         ("://", ":\\/\\/"), mode="scheme", check=_not_port, priority=2),
+    Rule("url-password", r"[a-zA-Z][a-zA-Z0-9+.\-]{0,20}%3[Aa]%2[Ff]%2[Ff](?:[A-Za-z0-9._~\-]|%(?!3[Aa])"
          r"[0-9A-Fa-f]{2}){0,100}%3[Aa](?P<v>(?:[A-Za-z0-9._~!$*+\-]|%(?!40)[0-9A-Fa-f]{2}){1,200})%40",
-         ("%3a%2f%2f",), ci=True, mode="window", back=24, fwd=320, check=_not_port, priority=2),
+         ("%3a%2f%2f",), ci=True, mode="scheme", check=_not_port, priority=2),
     # `KEY=value`, `key: value`, `"key": "value"`, `key => value` where the key's name says it is a secret.
     Rule("assignment", KEY_SUFFIX + OPERATOR + VALUE,
          ("password", "passwd", "passphrase", "pwd", "pass", "secret", "token", "apikey", "api_key", "api-key",
-          "accesskey", "access_key", "auth_key", "private_key", "privatekey", "credential", "credentials", "key"),
+          "accesskey", "access_key", "auth_key", "private_key", "privatekey", "credential", "credentials"),
          mode="tail", ci=True, priority=3, check=lambda data, m, at: assignment_kind(data, m, at) or False),
+    # Any other `…key` (`SIGNING_KEY`, `hmacKey`) holds a secret only when its value looks machine-made: the
+    # pattern wants 16 characters at least, so `key=lambda r: …` and `cache_key = f"…"` fail in the regex.
+    Rule("high-entropy-key", OPERATOR + VALUE.replace("{4,300}", "{16,300}").replace("<q>", "<q>", 1),
+         ("key",), mode="tail", ci=True, priority=4, check=lambda data, m, at: assignment_kind(data, m, at) or False),
     Rule("cli-password", r"--(?:password|passwd|token|api-key|secret)(?:=|\s+|%3[Dd]|%20)(?:['\"]|%2[27])?"
          r"(?P<v>(?:[^\s\"'\\%]|%(?!20|22|27)[0-9A-Fa-f]{2}){4,})",
          ("--password", "--passwd", "--token", "--api-key", "--secret"), ci=True, check=_not_port, priority=2),
     Rule("cli-password", rf"{L}(?:mysql|mysqldump|mysqladmin|mariadb){R}[^\n|;&\\]{{0,200}}?(?:\s|%20)-p"
-         rf"(?P<v>(?![-\s]){_CLI}{{4,}})", ("mysql", "mariadb"), ci=True, mode="window", back=0, fwd=240,
+         rf"(?P<v>(?![-\s]){_CLI}{{4,}})", ("mysql", "mariadb"), ci=True,
          check=_not_port, priority=2),
     Rule("cli-password", rf"{L}(?:sshpass(?:\s|%20)+-p|curl{R}[^\n|;&\\]{{0,200}}?(?:\s|%20)(?:-u|--user))"
          rf"(?:\s|%20)+(?:['\"]|%2[27])?(?:[^\s:'\"\\%]+(?::|%3[Aa]))?(?P<v>{_CLI}{{4,}})",
-         ("sshpass", "curl"), ci=True, mode="window", back=0, fwd=240, check=_not_port, priority=2),
+         ("sshpass", "curl"), ci=True, check=_not_port, priority=2),
 ]

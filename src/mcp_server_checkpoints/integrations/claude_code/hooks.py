@@ -51,16 +51,15 @@ def pre_compact(hook: dict[str, Any], store: CheckpointStore) -> SaveResult | No
     path = hook.get("transcript_path")
     if not isinstance(path, str) or not path:
         raise ValueError("the hook input has no transcript_path")
-    from mcp_server_checkpoints.integrations.claude_code import (
-        transcript as tr,  # pydantic: only this hook builds fields
-    )
+    from mcp_server_checkpoints.integrations.claude_code import capture  # pydantic: only the saving hooks
+    from mcp_server_checkpoints.integrations.claude_code import transcript as tr
 
     raw = Path(path).expanduser().read_bytes()
     parsed = tr.parse(raw)
     kept, dropped = _tail(raw, max(store.max_payload_bytes - PAYLOAD_MARGIN, 1024))
     session_id = hook.get("session_id") if isinstance(hook.get("session_id"), str) else None
     parent = store.latest_in_session(session_id) if session_id else None
-    fields = tr.to_checkpoint(parsed, transcript_text=kept.decode("utf-8", errors="replace"), session_id=session_id,
+    fields = capture.to_checkpoint(parsed, transcript_text=kept.decode("utf-8", errors="replace"), session_id=session_id,
                               project=hook.get("cwd") or parsed.cwd, trigger=hook.get("trigger"),
                               parent_id=parent.id if parent else None)
     if dropped and fields.payload is not None and isinstance(fields.payload.project_state, dict):

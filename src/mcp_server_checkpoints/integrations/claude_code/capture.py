@@ -131,7 +131,7 @@ def to_checkpoint(t: Transcript, *, transcript_text: str | None, session_id: str
             f"Captured automatically by {how}{trig}{where}. The whole transcript is in this checkpoint's"
             " payload: open_checkpoint with components ['payload'] if a detail is missing."),
         "summary": summary[:MAX_SUMMARY] if summary else None,
-        "tags": ["auto", source] + ([trigger] if trigger else []),
+        "tags": list(dict.fromkeys(["auto", source] + ([trigger] if trigger else []))),  # trigger "auto" once
         "parent_id": parent_id,
         "session_id": session_id or t.session_id,
         "agent_id": "claude-code",

@@ -80,7 +80,7 @@ def render_delta(cp: Checkpoint, summary: str, *, now: datetime | None = None,
             " knows beyond that summary."]
     if cp.next_step:
         head += ["", f"Next immediate step (exact): {cp.next_step}"]
-    body = list(extra or [])
+    body = ["", *extra] if extra else []
     for title, lines in sections:
         if lines:
             body += ["", f"{title}:"] + lines

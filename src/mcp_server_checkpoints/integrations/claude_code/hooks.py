@@ -31,12 +31,15 @@ from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
 from mcp_server_checkpoints.domain.time import iso, parse_iso, utcnow
 from mcp_server_checkpoints.integrations.claude_code import after_compact
+from mcp_server_checkpoints.integrations.claude_code.repo_state import Git, check
+from mcp_server_checkpoints.recovery.drift import Drift, drift_lines
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.recovery.service import recover
 from mcp_server_checkpoints.storage.protocols import CheckpointStore
 from mcp_server_checkpoints.wiring import services
 
 if TYPE_CHECKING:
+    from mcp_server_checkpoints.domain.records import Checkpoint
     from mcp_server_checkpoints.schemas.checkpoints import SaveResult
 
 log = logging.getLogger("mcp_server_checkpoints.hooks")
@@ -50,7 +53,7 @@ AFTER_COMPACT = ("The conversation was just compacted. This is the checkpoint sa
 OFFER = ("mcp-server-checkpoints found unfinished work for this project. In your first reply, offer to resume it"
          " (do not resume before the user says yes: then call the recover tool with its checkpoint_id; if they"
          " decline, call mark_status with status on-hold):\n\n")
-EVENTS = ("pre-compact", "post-compact", "session-start", "session-end", "store-summary")
+START_GIT_TIMEOUT = 0.5  # session-start's budget is 300 ms: a slower git means no drift section, not a late start
 
 
 def _tail(data: bytes, limit: int) -> tuple[bytes, int]:
@@ -74,7 +77,8 @@ def _transcript_path(hook: dict[str, Any]) -> Path:
     return Path(path).expanduser()
 
 
-def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigger: str | None) -> SaveResult | None:
+def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigger: str | None,
+            git: Git | None = None) -> SaveResult | None:
     """Save the mechanical capture of the hook's transcript (pre-compact, session-end)."""
     from mcp_server_checkpoints.integrations.claude_code import capture as cap  # pydantic: only the saving hooks
     from mcp_server_checkpoints.integrations.claude_code import transcript as tr
@@ -90,15 +94,18 @@ def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigge
         if parent is not None and path.stat().st_mtime <= parse_iso(parent.created_at).timestamp():
             return None  # nothing was written since the last checkpoint (a compaction's, say)
     kept, dropped = _tail(raw, max(store.max_payload_bytes - PAYLOAD_MARGIN, 1024))
+    project = hook.get("cwd") or parsed.cwd
     fields = cap.to_checkpoint(parsed, transcript_text=kept.decode("utf-8", errors="replace"), session_id=session_id,
-                               project=hook.get("cwd") or parsed.cwd, trigger=trigger, source=source,
-                               parent_id=parent.id if parent else None)
+                               project=project, trigger=trigger, source=source,
+                               parent_id=parent.id if parent else None,
+                               repo=git.state(project) if git is not None and project else None)
     if dropped and fields.payload is not None and isinstance(fields.payload.project_state, dict):
         fields.payload.project_state["transcript_bytes_left_out"] = dropped
     return store.save(fields)
 
 
-def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path | None = None) -> SaveResult | None:
+def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path | None = None,
+                  git: Git | None = None) -> SaveResult | None:
     """Store Claude Code's compaction summary as the next version of the session's lineage (once)."""
     from mcp_server_checkpoints.integrations.claude_code import compact_summary as cs
     from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
@@ -115,6 +122,9 @@ def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path |
                 and parent.summary == store.redactor.redact(text)[0][: len(parent.summary)]:
             return None
         fields = cs.to_fields(cs.parse(text), parent, session_id=session_id, project=project, trigger=trigger)
+        repo = git.state(project) if git is not None and project else None
+        if repo is not None:
+            fields["payload"] = {"project_state": {"cwd": project, "repo": repo}}
         return store.save(CheckpointFields.model_validate(fields))
 
 
@@ -210,7 +220,18 @@ def _json_line(raw: bytes) -> dict[str, Any]:
     return line if isinstance(line, dict) else {}
 
 
-def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settings | None = None) -> str | None:
+def drift_since(store: CheckpointStore, cp: Checkpoint, cwd: str | None, git: Git) -> Drift | None:
+    """What changed in the repository at `cwd` since `cp` recorded its state (None: nothing recorded, no git)."""
+    if not cwd:
+        return None
+    full = store.get(cp.id, with_payload=True)
+    state = full.payload.project_state if full.payload is not None else None
+    then = state.get("repo") if isinstance(state, dict) else None
+    return check(git, cwd, then, [f.path for f in cp.files]) if isinstance(then, dict) else None
+
+
+def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settings | None = None,
+                  git: Git | None = None) -> str | None:
     """The additionalContext for this session start, or None when there is nothing to say."""
     source = hook.get("source")
     session_id = _session(hook)
@@ -227,9 +248,10 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
         if cp is not None and cp.status not in CLOSED_STATUSES:
             store.set_status(cp.id, "resumed", f"Resumed at: {iso(now)} (after {source})", now=now)
             full = store.get(cp.id, with_payload=False)
+            drift = drift_since(store, full, project, git) if git is not None else None
             if summary is not None:
-                return after_compact.render_delta(full, summary, now=now)
-            body = render_summary(full, now=now, limit=CONTEXT_LIMIT - len(AFTER_COMPACT))
+                return after_compact.render_delta(full, summary, now=now, extra=drift_lines(drift) if drift else None)
+            body = render_summary(full, now=now, limit=CONTEXT_LIMIT - len(AFTER_COMPACT), drift=drift)
             return AFTER_COMPACT + body
     result = recover(store, "", project=project, now=now)
     if result.action in ("confirm", "choose"):
@@ -251,15 +273,16 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
         with services(settings) as s:
             if event in ("pre-compact", "session-end", "store-summary"):
                 if event == "store-summary":
-                    saved = store_summary(hook, s.store, lock_dir=settings.hook_log.parent)
+                    saved = store_summary(hook, s.store, lock_dir=settings.hook_log.parent, git=Git())
                 else:
                     trigger = hook.get("trigger" if event == "pre-compact" else "reason")
-                    saved = capture(hook, s.store, source=event, trigger=trigger if isinstance(trigger, str) else None)
+                    saved = capture(hook, s.store, source=event, trigger=trigger if isinstance(trigger, str) else None,
+                                    git=Git())
                 what = (f"saved {saved.id} ({saved.raw_bytes} bytes → {saved.stored_bytes})" if saved
                         else "saved nothing (trivial, or already saved)")
                 _log(settings, f"{event} {what} in {time.perf_counter() - started:.3f}s")
                 return ""
-            context = session_start(hook, s.store, settings)
+            context = session_start(hook, s.store, settings, git=Git(timeout=START_GIT_TIMEOUT))
         if context is None:
             return ""
         return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},

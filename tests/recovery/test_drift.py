@@ -1,0 +1,35 @@
+"""The drift section: what changed in the repository since the checkpoint, short and first."""
+
+from __future__ import annotations
+
+from mcp_server_checkpoints.domain.records import Checkpoint
+from mcp_server_checkpoints.recovery.drift import Drift, drift_lines, drift_of
+from mcp_server_checkpoints.recovery.render import render_summary
+
+
+def test_lines() -> None:
+    assert drift_lines(Drift(commits=0, branch_then="main", branch_now="main")) == []
+    lines = drift_lines(Drift(commits=3, branch_then="main", branch_now="fix", changed_files=[f"f{i}.py" for i in range(12)],
+                              missing_files=["gone.py"]))
+    assert lines == ["CHANGED SINCE THE CHECKPOINT (check before acting on it):", "- 3 commits made since",
+                     "- Branch switched: main → fix",
+                     "- Files changed since: f0.py, f1.py, f2.py, f3.py, f4.py, f5.py, f6.py, f7.py, f8.py, f9.py and 2 more",
+                     "- The checkpoint's files that no longer exist: gone.py"]
+    assert drift_lines(Drift(commits=None, branch_then="a", branch_now="a"))[1].startswith("- The checkpoint's commit is not")
+    assert drift_lines(Drift(commits=200, commits_capped=True, branch_then="a", branch_now="a"))[1] == \
+        "- 200+ commits made since"
+
+
+def test_drift_of_leaves_out_what_was_dirty_already(tmp_path: object) -> None:
+    d = drift_of({"branch": "main", "changed": ["a.py"]}, {"branch": "main", "changed": ["a.py", "b.py"]},
+                 commits=1, committed_files=["c.py"], checkpoint_files=["x.py"], root=None)
+    assert d.changed_files == ["c.py", "b.py"] and d.missing_files == [] and d.commits == 1
+
+
+def test_rendered_first_and_kept_when_truncating() -> None:
+    cp = Checkpoint(id="ckpt_1", title="t", goal="g", status="in-progress", created_at="2026-11-22T10:00:00Z",
+                    updated_at="2026-11-22T10:00:00Z", discoveries=["x" * 3000] * 5, next_step="go on")
+    text = render_summary(cp, limit=2000, drift=Drift(commits=2, branch_then="main", branch_now="main"))
+    assert len(text) <= 2000 and "- 2 commits made since" in text
+    assert text.index("CHANGED SINCE THE CHECKPOINT") < text.index("GOAL")
+    assert "CHANGED SINCE" not in render_summary(cp, drift=Drift(commits=0))

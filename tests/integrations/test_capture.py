@@ -44,8 +44,11 @@ def test_task_tool_session() -> None:
     assert fields.completed == ["Reproduce the rounding bug"] and fields.next_step == "Switch to banker's rounding"
     assert fields.remaining == ["Switch to banker's rounding", "Update the changelog"] and fields.progress == 33
     paths = [f.path for f in fields.files]
-    assert paths[0] == "tests/test_totals.py"  # edited first; then written by the shell, tracked, read
-    assert set(paths[1:3]) == {"billing\\fx.py", "billing/totals.py"} and paths[-1] == "billing/rates.py"
+    # edited first; then written by the shell, tracked, read, named by a sub-agent
+    assert paths[0] == "tests/test_totals.py"
+    assert set(paths[1:3]) == {"billing\\fx.py", "billing/totals.py"} and paths[3] == "billing/rates.py"
+    assert paths[4:] == ["billing/fx.py", "billing/tax.py"]  # the sub-agent's findings (newest first, as every kind)
+    assert {f.path: f.change for f in fields.files}["billing/tax.py"] == "named by a sub-agent"
     assert fields.discoveries and fields.discoveries[0].startswith("Sub-agent Find other rounding call sites:")
     assert fields.summary and fields.summary.startswith("Recap: Reproduced the bug")  # no compaction summary yet
     assert fields.resume_instructions and "PR https://github.com/acme/billing/pull/214" in fields.resume_instructions

@@ -64,6 +64,7 @@ def test_files_from_edits_reads_snapshots_and_shell_commands() -> None:
 def test_sub_agent_results_unknown_types_and_empty_thinking() -> None:
     t = tr.parse(modern_session().text())
     assert t.agent_results == ["Find other rounding call sites: Found round( in billing/tax.py:41 and billing/fx.py:12."]
+    assert t.files["billing/tax.py"].mentioned and t.files["billing/fx.py"].mentioned  # paths in its result
     assert t.unknown_types == {"brand-new-line-type": 1} and t.bad_lines == 1
     assert t.last_assistant == "The tests pass. Next I'll update the rounding in billing/tax.py."
     assert t.last_plan == t.last_assistant

@@ -3,7 +3,8 @@
 What weighs most is what the session was doing at the end: the latest task list gives completed /
 remaining / next step; without one, the assistant's last stated plan is the next step; the goal is the
 first request with the latest one beside it. Files are listed edited first, then written by a shell
-command, then tracked by Claude Code, then only read, paths relative to the project when under it.
+command, then tracked by Claude Code, then read, then only named by a sub-agent; paths relative to the
+project when under it.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ def _change(fs: FileSeen) -> str:
         return "changed by a shell command"
     if fs.tracked:
         return "tracked by Claude Code (changed in the session)"
-    return f"read{f' {fs.reads}×' if fs.reads > 1 else ''}" if fs.reads or fs.shell else "read"
+    if fs.reads or fs.shell:
+        return f"read{f' {fs.reads}×' if fs.reads > 1 else ''}"
+    return "named by a sub-agent"
 
 
 def _rank(fs: FileSeen) -> int:
-    return 0 if fs.edits else 1 if fs.shell == "written" else 2 if fs.tracked else 3
+    return 0 if fs.edits else 1 if fs.shell == "written" else 2 if fs.tracked else 3 if fs.reads or fs.shell else 4
 
 
 def _merged(t: Transcript, root: str | None) -> dict[str, FileSeen]:
@@ -60,7 +63,7 @@ def _merged(t: Transcript, root: str | None) -> dict[str, FileSeen]:
         seen = merged.pop(key, None)  # re-inserted: the order is that of the latest mention
         if seen is not None:
             fs = FileSeen(edits=seen.edits + fs.edits, reads=seen.reads + fs.reads, created=seen.created or fs.created,
-                          tracked=seen.tracked or fs.tracked, shell="written" if "written" in (seen.shell, fs.shell)
+                          tracked=seen.tracked or fs.tracked, mentioned=seen.mentioned or fs.mentioned, shell="written" if "written" in (seen.shell, fs.shell)
                           else seen.shell or fs.shell, last=fs.last or seen.last)
         merged[key] = fs
     return merged

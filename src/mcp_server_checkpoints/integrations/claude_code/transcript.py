@@ -9,7 +9,7 @@ What is read (facts in ../shared/reference/claude-code.md):
 - titles (`custom-title` over `ai-title` over `summary`), the PR link, `away_summary` recaps;
 - files: edited (`Edit`/`MultiEdit`/`Write`/`NotebookEdit`), read (`Read`), tracked by
   `file-history-snapshot`, and named by a `Bash`/`PowerShell` command that reads or writes them;
-- sub-agent (`Agent`, formerly `Task`) results, summarised;
+- sub-agent (`Agent`, formerly `Task`) results, summarised, and the file paths they name;
 - the assistant's last text and its last stated plan, the git branch, the latest compaction summary.
 Sidechain lines (a sub-agent's own turns) are left out. Malformed lines are counted and skipped, and so
 are line types this reader does not know; the file may end mid-turn.
@@ -41,6 +41,8 @@ KNOWN_TYPES = {"user", "assistant", "system", "summary", "ai-title", "custom-tit
                "last-prompt", "file-history-snapshot", "queue-operation", "permission-mode", "mode", "progress",
                "attachment", "tag", "worktree-state"}
 TASK_ID = re.compile(r"Task #?(\w+) created")
+# A file path in prose: at least one directory separator and an extension (so "e.g." or "v1.2" are not).
+PROSE_PATH = re.compile(r"(?<![\w/.:-])((?:[\w.-]+[/\\])+[\w.-]*\w\.[A-Za-z][A-Za-z0-9]{0,7})(?=[\s:,;.)`'\"]|$)")
 # An assistant sentence that states what it will do next: the next step when no task list exists.
 PLAN = re.compile(r"(?im)^.*\b(?:next,? I(?:'ll| will)|now I(?:'ll| will)|I'll now|I will now|let me now|"
                   r"next step(?: is|:)|then I(?:'ll| will))\b.*$")
@@ -53,6 +55,7 @@ class FileSeen:
     created: bool = False
     tracked: bool = False  # in a file-history-snapshot: Claude Code backed it up before changing it
     shell: str = ""  # "read" / "written" when only a shell command named it
+    mentioned: bool = False  # named in a sub-agent's result (Explore agents report the files that matter)
     last: str = ""
 
 
@@ -274,6 +277,8 @@ class _Reader:
         elif name in AGENT_TOOLS and text.strip() and not block.get("is_error"):
             what = str(inp.get("description") or inp.get("subagent_type") or "sub-agent")
             self.t.agent_results.append(f"{short(what, 80)}: {short(text, 400)}")
+            for path in dict.fromkeys(PROSE_PATH.findall(text[:20_000])):
+                self.t.files.setdefault(path, FileSeen()).mentioned = True
 
     def tasks_changed(self) -> None:
         self.t.todos = [{"content": v["content"], "status": v["status"], "activeForm": v.get("activeForm")}

@@ -33,3 +33,19 @@ def test_rendered_first_and_kept_when_truncating() -> None:
     assert len(text) <= 2000 and "- 2 commits made since" in text
     assert text.index("CHANGED SINCE THE CHECKPOINT") < text.index("GOAL")
     assert "CHANGED SINCE" not in render_summary(cp, drift=Drift(commits=0))
+
+
+def test_the_recorded_state_reads_back_from_the_resume_instructions() -> None:
+    from mcp_server_checkpoints.recovery.drift import describe_state, state_from_text
+
+    state = {"head": "a" * 40, "branch": "feature/x", "changed": ["src/a.py", "new file.md"], "changed_total": 2}
+    text = f"Captured automatically. {describe_state(state)} More text."
+    assert state_from_text(text) == {"head": "a" * 40, "branch": "feature/x", "changed": ["src/a.py", "new file.md"]}
+    empty = describe_state({"head": None, "branch": None, "changed": []})
+    assert empty == "Repository at capture: branch (detached) at commit (none); nothing uncommitted."
+    assert state_from_text(empty) == {"head": None, "branch": None, "changed": []}
+    many = describe_state({"head": "b" * 40, "branch": "main", "changed": [f"f{i}" for i in range(40)],
+                           "changed_total": 45})
+    back = state_from_text(many)
+    assert back is not None and len(back["changed"]) == 30 and many.endswith("f29 and 15 more.")
+    assert state_from_text("Captured automatically by the PreCompact hook.") is None and state_from_text(None) is None

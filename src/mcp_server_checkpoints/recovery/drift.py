@@ -9,11 +9,36 @@ beyond checking that files exist.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_LISTED = 10
+MAX_RECORDED = 30
+# The state a capture records, as a sentence of its resume instructions: readable by the agent, and read
+# back by the drift check without opening the payload (decoding a 10 MB transcript took ~370 ms).
+STATE_LINE = re.compile(r"Repository at capture: branch (\S+) at commit ([0-9a-f]{7,64}|\(none\)); "
+                        r"(?:nothing uncommitted|uncommitted: (.*?)(?: and (\d+) more)?)\.(?:\s|$)")
+
+
+def describe_state(state: dict[str, Any]) -> str:
+    """The sentence recording `state` ({head, branch, changed}) in a checkpoint's resume instructions."""
+    changed = [str(p) for p in state.get("changed") or []]
+    total = max(int(state.get("changed_total") or 0), len(changed))
+    files = ", ".join(changed[:MAX_RECORDED]) + (f" and {total - MAX_RECORDED} more" if total > MAX_RECORDED else "")
+    return (f"Repository at capture: branch {state.get('branch') or '(detached)'} at commit"
+            f" {state.get('head') or '(none)'}; {'uncommitted: ' + files if changed else 'nothing uncommitted'}.")
+
+
+def state_from_text(text: str | None) -> dict[str, Any] | None:
+    """The state `describe_state` wrote into `text`, or None (a checkpoint saved outside a repository)."""
+    m = STATE_LINE.search(text or "")
+    if m is None:
+        return None
+    branch, head, files = m.group(1), m.group(2), m.group(3)
+    return {"branch": None if branch == "(detached)" else branch, "head": None if head == "(none)" else head,
+            "changed": files.split(", ") if files else []}
 
 
 @dataclass

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from mcp_server_checkpoints.integrations.claude_code.transcript import FileSeen, Transcript, short
+from mcp_server_checkpoints.recovery.drift import describe_state
 from mcp_server_checkpoints.schemas.checkpoints import (
     MAX_ITEM,
     MAX_SUMMARY,
@@ -132,7 +133,8 @@ def to_checkpoint(t: Transcript, *, transcript_text: str | None, session_id: str
         "discoveries": [f"Sub-agent {r}"[:MAX_ITEM] for r in t.agent_results[-20:]],
         "resume_instructions": (
             f"Captured automatically by {how}{trig}{where}. The whole transcript is in this checkpoint's"
-            " payload: open_checkpoint with components ['payload'] if a detail is missing."),
+            " payload: open_checkpoint with components ['payload'] if a detail is missing."
+            + (f" {describe_state(repo)}" if repo else ""))[:MAX_TEXT],
         "summary": summary[:MAX_SUMMARY] if summary else None,
         "tags": list(dict.fromkeys(["auto", source] + ([trigger] if trigger else []))),  # trigger "auto" once
         "parent_id": parent_id,

@@ -32,7 +32,7 @@ from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
 from mcp_server_checkpoints.domain.time import iso, parse_iso, utcnow
 from mcp_server_checkpoints.integrations.claude_code import after_compact
 from mcp_server_checkpoints.integrations.claude_code.repo_state import Git, check
-from mcp_server_checkpoints.recovery.drift import Drift, drift_lines
+from mcp_server_checkpoints.recovery.drift import Drift, describe_state, drift_lines, state_from_text
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.recovery.service import recover
 from mcp_server_checkpoints.storage.protocols import CheckpointStore
@@ -125,6 +125,7 @@ def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path |
         repo = git.state(project) if git is not None and project else None
         if repo is not None:
             fields["payload"] = {"project_state": {"cwd": project, "repo": repo}}
+            fields["resume_instructions"] = f"{fields['resume_instructions']} {describe_state(repo)}"
         return store.save(CheckpointFields.model_validate(fields))
 
 
@@ -220,14 +221,10 @@ def _json_line(raw: bytes) -> dict[str, Any]:
     return line if isinstance(line, dict) else {}
 
 
-def drift_since(store: CheckpointStore, cp: Checkpoint, cwd: str | None, git: Git) -> Drift | None:
+def drift_since(cp: Checkpoint, cwd: str | None, git: Git) -> Drift | None:
     """What changed in the repository at `cwd` since `cp` recorded its state (None: nothing recorded, no git)."""
-    if not cwd:
-        return None
-    full = store.get(cp.id, with_payload=True)
-    state = full.payload.project_state if full.payload is not None else None
-    then = state.get("repo") if isinstance(state, dict) else None
-    return check(git, cwd, then, [f.path for f in cp.files]) if isinstance(then, dict) else None
+    then = state_from_text(cp.resume_instructions)
+    return check(git, cwd, then, [f.path for f in cp.files]) if cwd and then is not None else None
 
 
 def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settings | None = None,
@@ -248,7 +245,7 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
         if cp is not None and cp.status not in CLOSED_STATUSES:
             store.set_status(cp.id, "resumed", f"Resumed at: {iso(now)} (after {source})", now=now)
             full = store.get(cp.id, with_payload=False)
-            drift = drift_since(store, full, project, git) if git is not None else None
+            drift = drift_since(full, project, git) if git is not None else None
             if summary is not None:
                 return after_compact.render_delta(full, summary, now=now, extra=drift_lines(drift) if drift else None)
             body = render_summary(full, now=now, limit=CONTEXT_LIMIT - len(AFTER_COMPACT), drift=drift)

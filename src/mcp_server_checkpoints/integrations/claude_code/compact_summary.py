@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,44 +142,31 @@ def _clean(text: str) -> str:
 
 def top_items(section: str) -> list[str]:
     """The top-level items of a section (sub-items folded into their parent); plain text as one item."""
-    items: list[list[str]] = []
-    indent: int | None = None
+    return [t for t in (_clean(" — ".join([head, *subs])) for head, subs in _sub_items(section)) if t]
+
+
+def _prose(section: str) -> Iterator[str]:
+    """The non-empty lines of `section` outside code blocks."""
     fence = False
     for line in section.split("\n"):
         if line.lstrip().startswith("```"):
             fence = not fence
-            continue
-        if fence or not line.strip():
-            continue
-        m = BULLET.match(line)
-        if m and (indent is None or len(m.group(1)) <= indent):
-            indent = len(m.group(1))
-            items.append([m.group(2)])
-        elif items:
-            items[-1].append(m.group(2) if m else line.strip())
-        else:
-            items.append([line.strip()])
-    return [t for t in (_clean(" — ".join(parts) if len(parts) > 1 else parts[0]) for parts in items) if t]
+        elif not fence and line.strip():
+            yield line
 
 
 def _sub_items(section: str) -> list[tuple[str, list[str]]]:
     """(item head, its sub-items) for each top-level item of `section`, code blocks left out."""
     out: list[tuple[str, list[str]]] = []
     indent: int | None = None
-    fence = False
-    for line in section.split("\n"):
-        if line.lstrip().startswith("```"):
-            fence = not fence
-            continue
-        if fence or not line.strip():
-            continue
+    for line in _prose(section):
         m = BULLET.match(line)
         if m and (indent is None or len(m.group(1)) <= indent):
             indent = len(m.group(1))
             out.append((m.group(2).strip(), []))
         elif out:
             out[-1][1].append(_clean(m.group(2) if m else line))
-        elif line.strip():
+        else:
             out.append((line.strip(), []))
     return out
 
@@ -190,13 +178,7 @@ def files(section: str) -> list[tuple[str, str]]:
     up to the next file item and without code blocks, say what changed.
     """
     found: list[tuple[str, list[str]]] = []
-    fence = False
-    for line in section.split("\n"):
-        if line.lstrip().startswith("```"):
-            fence = not fence
-            continue
-        if fence or not line.strip():
-            continue
+    for line in _prose(section):
         head = FILE_LEAD.sub("", line)
         m = FILE_ITEM.match(head)
         if m and " " not in m.group(1) and not m.group(1).startswith("http"):

@@ -86,3 +86,24 @@ def test_compaction_path_stores_the_summary_and_injects_only_what_it_lacks(tmp_p
     assert log.count("store-summary saved ") == 1  # post-compact and session-start: one version, not two
     lineage = env.store().lineage(pre.id)
     assert [c.id for c in lineage][0] == pre.id and len(lineage) == 2 and "compact-summary" in lineage[1].tags
+
+
+def test_without_post_compact_session_start_stores_each_new_summary(tmp_path: Path) -> None:
+    """Older Claude Code runs no PostCompact hook: session-start finds each compaction's summary itself."""
+    env = Env(tmp_path)
+    b = modern_session()
+    transcript = b.write(tmp_path / "t.jsonl")
+    start = {**start_input("compact", MODERN_SESSION), "transcript_path": str(transcript), "cwd": MODERN_CWD}
+    for n, text in enumerate((compact_summary_text(), compact_summary_text().replace("Update the changelog",
+                                                                                    "Tag release 2.1")), 1):
+        env.hook("pre-compact", {**compact_input(transcript), "session_id": MODERN_SESSION, "cwd": MODERN_CWD})
+        b.system("compact_boundary", compactMetadata={"trigger": "manual"}, timestamp=iso(utcnow()))
+        b.user(text, isCompactSummary=True, timestamp=iso(utcnow()))
+        b.write(transcript)
+        assert "beyond that summary" in env.hook("session-start", start).stdout
+        deadline = time.monotonic() + 60
+        while env.log.read_text().count("store-summary saved") < n and time.monotonic() < deadline:
+            time.sleep(0.2)
+    latest = env.store().latest_in_session(MODERN_SESSION)
+    assert latest is not None and latest.summary is not None and "Tag release 2.1" in latest.summary
+    assert "manual" in latest.tags and len(env.store().lineage(latest.id)) == 4  # capture, summary, capture, summary

@@ -227,6 +227,11 @@ def drift_since(cp: Checkpoint, cwd: str | None, git: Git) -> Drift | None:
     return check(git, cwd, then, [f.path for f in cp.files]) if cwd and then is not None else None
 
 
+def _stored(cp: Checkpoint | None, summary: str) -> bool:
+    """Whether `cp` is already this summary's version (a cheap look; store-summary checks exactly)."""
+    return bool(cp and "compact-summary" in cp.tags and cp.summary and summary[:200] == cp.summary[:200])
+
+
 def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settings | None = None,
                   git: Git | None = None) -> str | None:
     """The additionalContext for this session start, or None when there is nothing to say."""
@@ -240,7 +245,7 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
             else (None, None)
         if summary is None and cp is not None and source == "compact" and "compact-summary" in cp.tags:
             summary = cp.summary  # stored by post-compact; the transcript did not have it (yet)
-        elif summary is not None and settings is not None and not (cp and "compact-summary" in cp.tags):
+        elif summary is not None and settings is not None and not _stored(cp, summary):
             hand_on_summary(settings, {**hook, "compact_summary": summary, "trigger": trigger})
         if cp is not None and cp.status not in CLOSED_STATUSES:
             store.set_status(cp.id, "resumed", f"Resumed at: {iso(now)} (after {source})", now=now)

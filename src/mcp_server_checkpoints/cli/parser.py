@@ -24,7 +24,8 @@ COMMANDS: dict[str, str] = {
     "backup": "copy the database to a file with SQLite's online backup (safe while servers write)",
     "reindex": "rebuild the full-text index and re-embed every checkpoint with the current model",
     "demo": "drive the real server through the real MCP client on a throw-away database",
-    "hook": "Claude Code hooks: pre-compact (save from the transcript) and session-start (recover), JSON on stdin",
+    "hook": "Claude Code hooks, JSON on stdin: pre-compact and session-end (save from the transcript), post-compact"
+            " (store Claude Code's summary), session-start (recover)",
     "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
     "uninstall": "remove exactly what `ckpt setup` added to the clients' configurations",
     "init": "add a short checkpoint section to a project's CLAUDE.md or AGENTS.md",
@@ -106,7 +107,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     cmd["backup"].add_argument("dest", help="the backup file to write")
     cmd["backup"].add_argument("--force", action="store_true", help="overwrite DEST if it exists")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
-    cmd["hook"].add_argument("event", choices=["pre-compact", "session-start"])
+    # store-summary: what post-compact starts in the background (the saving needs pydantic, the hook must not)
+    cmd["hook"].add_argument("event", choices=["pre-compact", "post-compact", "session-start", "session-end",
+                                               "store-summary"])
     for name in ("setup", "uninstall"):
         cmd[name].add_argument("--client", action="append", choices=[*CLIENTS, "all"], default=None,
                                help="a client (repeatable) or all (default: every client installed here)")

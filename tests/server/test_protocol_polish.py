@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from mcp.types import PromptReference, ResourceTemplateReference
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, PromptReference, ResourceTemplateReference
 
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.domain.time import utcnow
@@ -54,8 +55,20 @@ async def test_resume_topic_completes_recent_unfinished_titles(tmp_path: Path) -
         ids = await c.complete(ResourceTemplateReference(type="ref/resource", uri="checkpoint://{id}"),
                                {"name": "id", "value": "jwt"})
         assert len(ids.completion.values) == 1 and ids.completion.values[0].startswith("checkpoint-")
-        other = await c.complete(PromptReference(type="ref/prompt", name="resume"), {"name": "other", "value": ""})
-        assert other.completion.values == []
+
+
+@pytest.mark.parametrize(("ref", "argument"), [
+    (PromptReference(type="ref/prompt", name="sk-secret-prompt"), "topic"),
+    (PromptReference(type="ref/prompt", name="resume"), "sk-secret-arg"),
+    (ResourceTemplateReference(type="ref/resource", uri="file:///sk-secret"), "id"),
+    (ResourceTemplateReference(type="ref/resource", uri="checkpoint://latest"), "id"),
+    (ResourceTemplateReference(type="ref/resource", uri="checkpoint://{id}"), "sk-secret-arg"),
+])
+async def test_completing_anything_else_is_invalid_params(client: Client, ref: PromptReference | ResourceTemplateReference,
+                                                          argument: str) -> None:
+    with pytest.raises(MCPError) as caught:
+        await client.complete(ref, {"name": argument, "value": "x"})
+    assert caught.value.code == INVALID_PARAMS and "sk-secret" not in caught.value.message
 
 
 async def test_resume_without_topic_on_an_empty_database_says_there_is_nothing(client: Client) -> None:

@@ -167,14 +167,24 @@ def _add_resources_and_prompts(server: MCPServer, state: AppState) -> None:
 
     @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]  # (the SDK leaves it untyped)
     async def complete(ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument,
-                       context: CompletionContext | None) -> Completion | None:
-        """`resume`'s topic: titles of recent unfinished work; `checkpoint://{id}`: their ids. Newest first."""
-        if isinstance(ref, PromptReference) and ref.name == "resume" and argument.name == "topic":
+                       context: CompletionContext | None) -> Completion:
+        """`resume`'s topic: titles of recent unfinished work; `checkpoint://{id}`: their ids. Newest first.
+
+        Anything else is invalid params (MCP spec), named without repeating what was sent.
+        """
+        if isinstance(ref, PromptReference):
+            if ref.name != "resume":
+                raise MCPError(code=INVALID_PARAMS, message="Unknown prompt; list them with prompts/list")
+            if argument.name != "topic":
+                raise MCPError(code=INVALID_PARAMS, message="The resume prompt has one argument: topic")
             pick = "title"
-        elif isinstance(ref, ResourceTemplateReference) and ref.uri == "checkpoint://{id}" and argument.name == "id":
-            pick = "id"
         else:
-            return None
+            if ref.uri != "checkpoint://{id}":
+                raise MCPError(code=INVALID_PARAMS, message="No completion for this resource; the template "
+                                                            "checkpoint://{id} has one (its id)")
+            if argument.name != "id":
+                raise MCPError(code=INVALID_PARAMS, message="The checkpoint://{id} template has one argument: id")
+            pick = "id"
         typed = argument.value.casefold()
         hits = await anyio.to_thread.run_sync(
             lambda: store.list_recent(project=project, statuses=list(OPEN_STATUSES), limit=COMPLETION_LIMIT * 2))

@@ -65,17 +65,38 @@ def _table(hits: list[Any]) -> str:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
-    from mcp_server_checkpoints.server.app import build_server
+    from mcp_server_checkpoints.server.app import build_server, open_state
 
-    server = build_server(ctx.settings)
+    front = getattr(args, "front_end", None)  # the stdio front end, reading the wire since the process started
     if args.transport == "http":
-        server.run("streamable-http", host=args.host, port=args.port, stateless_http=True, json_response=True)
+        if front is not None:
+            front.close()
+            front.wire.release()
+        build_server(ctx.settings).run("streamable-http", host=args.host, port=args.port, stateless_http=True,
+                                       json_response=True)
+        return 0
+    import anyio
+
+    from mcp_server_checkpoints.server.stdio import run_stdio
+
+    if front is None:
+        server = build_server(ctx.settings)
     else:
-        import anyio
+        with front.critical():  # an early exit (stdin closed, nothing to answer) waits for the database to open
+            state = open_state(ctx.settings)
+        server = build_server(ctx.settings, state)
+    anyio.run(run_stdio, server, front)  # answers undecodable lines; SIGTERM and stdin EOF both exit 0
+    if front is not None and front.exits:
+        # The session is over: every answer written, the database closed by the lifespan. Tearing the
+        # interpreter down (the SDK's and pydantic's object graphs, torch once loaded) takes longer than the
+        # whole shut-down before it, and a client closing the server waits for exactly that.
+        import logging
+        import os
 
-        from mcp_server_checkpoints.server.stdio import run_stdio
-
-        anyio.run(run_stdio, server)  # answers undecodable lines; SIGTERM and stdin EOF both exit 0
+        ctx.close()
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -305,6 +305,11 @@ class FrontEnd:
         with self._lock:
             self._handed_over = True
 
+    def answered_early(self, rid: Any) -> bool:
+        """Whether request `rid` was answered here (and the SDK's reply to it is still to come)."""
+        with self._lock:
+            return isinstance(rid, int | str) and rid in self._sent
+
     def take_sent(self, rid: Any) -> bytes | None:
         """The line sent here for request `rid`, once: the SDK's own reply to it is not sent again."""
         with self._lock:

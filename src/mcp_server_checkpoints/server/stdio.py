@@ -185,6 +185,8 @@ class _GuardedLines:
     that sends its last request and closes stdin still gets the answer.
     """
 
+    REPLAY_WAIT_S = 10.0  # the longest a replayed handshake request holds back the lines after it
+
     def __init__(self, front: FrontEnd, tool_args: Callable[[str], set[str] | None], drain_s: float = 1.5) -> None:
         self._front = front
         self._tool_args = tool_args
@@ -194,6 +196,7 @@ class _GuardedLines:
         self._pending: set[Any] = set()
         self._idle = anyio.Event()
         self._idle.set()
+        self._replayed: dict[Any, anyio.Event] = {}  # early-answered requests replayed, until the SDK answers
 
     def attach(self, write_stream: Any) -> None:
         self._write = write_stream
@@ -203,6 +206,9 @@ class _GuardedLines:
         self._pending.discard(rid)
         if not self._pending:
             self._idle.set()
+        done = self._replayed.pop(rid, None)
+        if done is not None:
+            done.set()
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._lines()
@@ -226,12 +232,21 @@ class _GuardedLines:
                 log.exception("could not check an input line")
                 reply, message = None, None
             if reply is None:
+                replayed = None
                 if isinstance(message, types.JSONRPCRequest):
                     self._pending.add(message.id)
                     self._idle = anyio.Event()
+                    if self._front.answered_early(message.id):
+                        replayed = self._replayed[message.id] = anyio.Event()
                 elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
                     self.answered((message.params or {}).get("requestId"))
                 yield line
+                if replayed is not None:
+                    # The client had its answer long ago and sent what follows at once; the SDK must still
+                    # see the handshake one step at a time, as from a client waiting for each answer
+                    # (a tools/call it reads before initialize is done is refused for a missing envelope).
+                    with anyio.move_on_after(self.REPLAY_WAIT_S):
+                        await replayed.wait()
                 continue
             log.warning("answered an undecodable input line with an error")
             await self._attached.wait()

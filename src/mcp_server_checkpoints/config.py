@@ -19,6 +19,8 @@ from mcp_server_checkpoints.errors import InvalidInputError
 
 APP_DIR = "mcp-server-checkpoints"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# Which runtime runs the embedding model (search/backends.py): numpy needs no torch.
+EmbeddingBackend = Literal["auto", "numpy", "sentence-transformers"]
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -51,6 +53,7 @@ def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("auto", "numpy", "sentence-transformers")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Settings:
     redact_patterns: tuple[str, ...] = ()
     semantic: bool = True
     embedding_model: str | None = None
+    embedding_backend: EmbeddingBackend = "auto"
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
 
     def __post_init__(self) -> None:
@@ -107,6 +111,10 @@ def _problems(s: Settings) -> list[str]:
     for name in ("project", "embedding_model"):
         if getattr(s, name) is not None and not isinstance(getattr(s, name), str):
             problems.append(f"{name}: give a string")
+    if isinstance(s.embedding_backend, str) and s.embedding_backend.strip().lower() in EMBEDDING_BACKENDS:
+        put("embedding_backend", s.embedding_backend.strip().lower())
+    else:
+        problems.append(f"embedding_backend: give one of {', '.join(EMBEDDING_BACKENDS)}")
     if isinstance(s.semantic, str) and s.semantic.strip().lower() in _BOOLEANS:
         put("semantic", _BOOLEANS[s.semantic.strip().lower()])
     if not isinstance(s.semantic, bool):
@@ -143,6 +151,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_HOOK_LOG": "hook_log",
     "CHECKPOINTS_SEMANTIC": "semantic",
     "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
+    "CHECKPOINTS_EMBEDDING_BACKEND": "embedding_backend",
 }
 
 

@@ -131,7 +131,10 @@ class NumpyEmbedder:
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self._cfg = BertConfig.read(model_dir / "config.json")
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        try:
+            self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        except Exception as e:  # the Rust side raises a bare Exception for a malformed file
+            raise ModelFilesError(f"{model_dir / 'tokenizer.json'}: not a tokenizers file ({e})") from None
         # tokenizer.json carries its own truncation (128) and fixed padding: sentence-transformers
         # overrides both per call, and so does this.
         self._tokenizer.no_padding()

@@ -148,14 +148,10 @@ class NumpyEmbedder:
             if key not in w:
                 raise ModelFilesError(f"{model_dir / 'model.safetensors'}: no tensor {key}")
             tensor = w[key].T if transpose else w[key]
-            return np.ascontiguousarray(tensor, dtype=np.float32)
+            return np.array(tensor, dtype=np.float32, order="C", copy=True)
 
-        # The word table stays a view of the memory map: a row gather needs no alignment, and only
-        # the rows of words actually seen are ever read from disk.
-        word = w.get("embeddings.word_embeddings.weight")
-        if word is None:
+        if "embeddings.word_embeddings.weight" not in w:
             raise ModelFilesError(f"{model_dir / 'model.safetensors'}: no tensor embeddings.word_embeddings.weight")
-        self._word = word if word.dtype == np.float32 else word.astype(np.float32)
         self._pos = get("embeddings.position_embeddings.weight")
         self._type0 = get("embeddings.token_type_embeddings.weight")[0]
         self._emb_ln = (get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias"))
@@ -174,6 +170,14 @@ class NumpyEmbedder:
                 get(p + "output.dense.weight", transpose=True), get(p + "output.dense.bias"),
                 get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias"),
             ))
+        # The copies above read their pages through a memory map; dropping it unmaps them, so they
+        # do not stay in this process's RSS twice. The word table (47 MB) is a view of a fresh map
+        # instead: a row gather needs no alignment, and only the rows of words actually seen are
+        # ever read (each server process then holds a few MB of it, from the shared page cache).
+        w.clear()
+        word = read_safetensors(model_dir / "model.safetensors")
+        word = {k.removeprefix("bert."): v for k, v in word.items()}["embeddings.word_embeddings.weight"]
+        self._word = word if word.dtype == np.float32 else word.astype(np.float32)
         self._dim = self._cfg.hidden
         self._lock = threading.Lock()
 
@@ -272,16 +276,33 @@ def limit_blas_threads(threads: int | None) -> None:
     """Cap numpy's BLAS pool for this process (None: leave it at every core).
 
     A query is a handful of tokens: on a busy 2-core machine OpenBLAS's worker threads made a
-    single query ~7x slower than one thread did (576 against 84 ms p50, measured under load 6).
+    search through the server ~10x slower than one thread did (747 against 65 ms p50, measured
+    under load 11). threadpoolctl finds the loaded OpenBLAS; the limit is set through its C API
+    directly because threadpoolctl's own `threadpool_limits` lets only the first Python thread that
+    ever called it change OpenBLAS, and silently does nothing on the others (this runs on the
+    model-loading thread).
     """
     if threads is None:
         return
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_info
     except ImportError:
         log.info("threadpoolctl is not installed; numpy's BLAS keeps its own thread count")
         return
-    threadpool_limits(limits=threads, user_api="blas")
+    import ctypes
+
+    import numpy  # noqa: F401  (OpenBLAS is found among the loaded libraries: load it first)
+
+    for info in threadpool_info():
+        if info.get("internal_api") != "openblas":
+            continue
+        lib = ctypes.CDLL(info["filepath"])
+        for symbol in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                       "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            setter = getattr(lib, symbol, None)
+            if setter is not None:
+                setter(ctypes.c_int(threads))
+                break
 
 
 def load_numpy_embedder(model_dir: Path, name: str, *, threads: int | None = 1) -> NumpyEmbedder:

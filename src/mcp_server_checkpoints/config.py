@@ -21,6 +21,8 @@ APP_DIR = "mcp-server-checkpoints"
 # Every setting with its default and a comment; shipped in the package, so the messages below can name it.
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+# Which runtime runs the embedding model (search/backends.py): numpy needs no torch.
+EmbeddingBackend = Literal["auto", "numpy", "sentence-transformers"]
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -53,6 +55,7 @@ def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("auto", "numpy", "sentence-transformers")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Settings:
     redact_patterns: tuple[str, ...] = ()
     semantic: bool = True
     embedding_model: str | None = None
+    embedding_backend: EmbeddingBackend = "auto"
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
     # Encryption at rest (SQLCipher): the key file `ckpt key create` writes; None: a plain SQLite file.
     encryption_key_file: Path | None = None
@@ -113,6 +117,10 @@ def _problems(s: Settings) -> list[str]:
     for name in ("project", "embedding_model"):
         if getattr(s, name) is not None and not isinstance(getattr(s, name), str):
             problems.append(f"{name}: give a string")
+    if isinstance(s.embedding_backend, str) and s.embedding_backend.strip().lower() in EMBEDDING_BACKENDS:
+        put("embedding_backend", s.embedding_backend.strip().lower())
+    else:
+        problems.append(f"embedding_backend: give one of {', '.join(EMBEDDING_BACKENDS)}")
     if isinstance(s.semantic, str) and s.semantic.strip().lower() in _BOOLEANS:
         put("semantic", _BOOLEANS[s.semantic.strip().lower()])
     if not isinstance(s.semantic, bool):
@@ -150,6 +158,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_SEMANTIC": "semantic",
     "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
     "CHECKPOINTS_KEY_FILE": "encryption_key_file",
+    "CHECKPOINTS_EMBEDDING_BACKEND": "embedding_backend",
 }
 
 

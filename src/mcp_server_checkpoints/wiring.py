@@ -14,7 +14,7 @@ Nothing here imports mcp, and with "off" nothing imports pydantic until the grap
 
 from __future__ import annotations
 
-import functools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 SemanticMode = Literal["background", "now", "off"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,17 +100,20 @@ def services(settings: Settings, *, semantic: SemanticMode = "off", bulk: bool =
 def _semantic_index(db: Database, settings: Settings, mode: SemanticMode, bulk: bool) -> SemanticIndex | None:
     if mode == "off":
         return None
-    from mcp_server_checkpoints.search.sentence_embedder import load_embedder, semantic_installed
+    from mcp_server_checkpoints.search.backends import choose_backend
     from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
-    if mode == "background":  # None means "off": switched off, or the extra is not installed
-        if not settings.semantic or not semantic_installed():
+    if mode == "background":  # None means "off": switched off, or no backend can run the model
+        if not settings.semantic:
             return None
-        return SemanticIndex(db, functools.partial(load_embedder, settings.embedding_model))
+        choice = choose_backend(settings.embedding_backend, settings.embedding_model)
+        if choice.backend is None:
+            log.warning("semantic search is off: %s", choice.problem)
+            return None
+        return SemanticIndex(db, choice.loader(settings.embedding_model))
     if not settings.semantic:
         raise InvalidInputError("semantic search is switched off (semantic = false); switch it on or use --lexical-only")
-    if not semantic_installed():
-        raise InvalidInputError(
-            "semantic search needs the optional extra: pip install 'mcp-server-checkpoints[semantic]'; or use --lexical-only"
-        )
-    return SemanticIndex.ready_with(db, load_embedder(settings.embedding_model, threads=None if bulk else 1))
+    choice = choose_backend(settings.embedding_backend, settings.embedding_model)
+    if choice.backend is None:
+        raise InvalidInputError(f"{choice.problem}; or use --lexical-only")
+    return SemanticIndex.ready_with(db, choice.loader(settings.embedding_model, threads=None if bulk else 1)())

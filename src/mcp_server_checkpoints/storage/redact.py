@@ -86,11 +86,12 @@ _ANCHORS = _Anchors.of(RULES)
 class Redactor:
     """Compiled patterns; `redact(text)` returns the redacted text and the number of secrets removed.
 
-    Speed matters (a pre-compact hook redacts a 10 MB transcript). The built-in patterns are matched on
-    the text's UTF-8 bytes: one Aho-Corasick pass over the lower-cased bytes finds every literal a match
-    must contain (20 ms for 10 MB, where a regex or str.find pass per literal took 200-350 ms), and each
-    pattern is tried only there — at the literal, right after it (assignments), or in a small window
-    around it (URLs, key blocks). Lower-casing bytes keeps every offset, whatever the text's script.
+    Speed matters (a pre-compact hook redacts a 10 MB transcript; bench/redaction.py measures it). The
+    built-in patterns are matched on the text's UTF-8 bytes: two Aho-Corasick passes — over the bytes for
+    the case-sensitive literals, over a lower-cased copy for the others — find every literal a match must
+    contain (a regex or str.find pass per literal took 200-350 ms for 10 MB), and each pattern is tried
+    only there: at the literal, right after it (assignments), from the URL scheme it ends, or in a small
+    window around it (key blocks). Lower-casing bytes keeps every offset, whatever the text's script.
     Custom patterns are Python regular expressions on the text itself.
     """
 
@@ -204,6 +205,8 @@ def _escape_safe(data: bytes, start: int, end: int) -> tuple[int, int]:
 
 def _escape_around(data: bytes, i: int) -> tuple[int, int] | None:
     """(start, end) of the escape sequence that position `i` falls strictly inside, if any."""
+    if data.find(b"\\", max(0, i - 5), i) < 0:  # the common case, answered in C
+        return None
     for k in range(i - 1, max(-1, i - 6), -1):
         if data[k] == 0x5C and not _escaped_at(data, k):
             stop = k + (6 if data[k + 1:k + 2] == b"u" and _HEX4.fullmatch(data, k + 2, k + 6) else 2)

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 L = r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4})|(?<=%[0-9A-Fa-f]{2}))"
 R = r"(?![A-Za-z0-9_])"
 # One character of a value: anything but a separator, quote or the start of an escape sequence that
-# means one (`\n`, `\"`, `%22`, `%0A`); `\uXXXX` and other backslashes stay inside the value.
-_U = (r"""(?:[^\s"'`,;}&\\%<>]|&(?![A-Za-z_][A-Za-z0-9_]*=)|\\u[0-9a-fA-F]{4}|\\\\|\\(?![nrtbfu"'\\/])"""
+# means one (`\n`, `\"`, `%22`, `%0A`); `\uXXXX` and other backslashes stay inside the value. An escaped
+# backslash stays too, unless an escape follows it: in JSON inside JSON, `\\\"` is the inner text's `\"`.
+_U = (r"""(?:[^\s"'`,;}&\\%<>]|&(?![A-Za-z_][A-Za-z0-9_]*=)|\\u[0-9a-fA-F]{4}|\\\\(?![nrtbfu"'\\/])|\\(?![nrtbfu"'\\/])"""
       r"""|%(?!20|22|26|27|2[Cc]|0[9AaDd]|3[Bb]|7[Dd])[0-9A-Fa-f]{2}|%(?![0-9A-Fa-f]{2}))""")
 QUOTE = r"""(?:\\*["'`]|%2[27])"""
 QUOTES = QUOTE + "{0,5}"  # shell quoting nests them: `'"'"'value'"'"'`

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_checkpoints.config import ENV_KEYS, Settings, default_db_path, load_settings
+from mcp_server_checkpoints.config import DEFAULTS_FILE, ENV_KEYS, Settings, default_db_path, load_settings
 from mcp_server_checkpoints.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,11 +48,11 @@ def test_bad_settings_are_clear(tmp_path: Path) -> None:
 
 
 def test_default_toml_documents_every_setting_and_loads() -> None:
-    text = (ROOT / "configs" / "default.toml").read_text()
+    text = DEFAULTS_FILE.read_text()
     for name in (f.name for f in dataclasses.fields(Settings)):
-        assert f"# {name} =" in text or f"\n{name} =" in text, f"{name} is not documented in configs/default.toml"
+        assert f"# {name} =" in text or f"\n{name} =" in text, f"{name} is not documented in {DEFAULTS_FILE}"
     for var in ENV_KEYS:
-        assert var in text, f"{var} is not documented in configs/default.toml"
+        assert var in text, f"{var} is not documented in {DEFAULTS_FILE}"
     Settings(**tomllib.loads(text))  # the documented defaults are valid
 
 
@@ -89,3 +89,25 @@ def test_settings_are_normalised_and_frozen(tmp_path: Path) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.db = tmp_path  # type: ignore[misc]
     assert s.replace(db=tmp_path / "y.db").db == tmp_path / "y.db" and s.db == tmp_path / "x.db"
+
+
+def test_setting_errors_name_the_installed_defaults_file(tmp_path: Path) -> None:
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("colour = 'blue'")
+    with pytest.raises(InvalidInputError) as err:
+        load_settings(config_file=unknown, env={})
+    assert str(DEFAULTS_FILE) in str(err.value) and DEFAULTS_FILE.is_file()
+    assert "configs/" not in str(err.value)  # a repository path means nothing to an installed user
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_defaults_file(tmp_path: Path) -> None:
+    """The file the messages point to is in the built distribution, not only in the source tree."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("mcp_server_checkpoints-*.whl"))
+    assert "mcp_server_checkpoints/default.toml" in zipfile.ZipFile(wheel).namelist()

@@ -2,7 +2,7 @@
 
 Precedence, highest first: CLI flags → environment (`CHECKPOINTS_*`) → the TOML config file
 (`--config`, `CHECKPOINTS_CONFIG`, or `$XDG_CONFIG_HOME/mcp-server-checkpoints/config.toml`)
-→ defaults. Every key is documented in `configs/default.toml`.
+→ defaults. Every key is documented in `default.toml`, shipped beside this module (`DEFAULTS_FILE`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any, Literal
 from mcp_server_checkpoints.errors import InvalidInputError
 
 APP_DIR = "mcp-server-checkpoints"
+# Every setting with its default and a comment; shipped in the package, so the messages below can name it.
+DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -70,6 +72,8 @@ class Settings:
     semantic: bool = True
     embedding_model: str | None = None
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
+    # Encryption at rest (SQLCipher): the key file `ckpt key create` writes; None: a plain SQLite file.
+    encryption_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -87,10 +91,12 @@ def _problems(s: Settings) -> list[str]:
     def put(name: str, value: object) -> None:
         object.__setattr__(s, name, value)  # frozen: normalised once, while being made
 
-    for name in ("db", "hook_log"):
+    for name in ("db", "hook_log", "encryption_key_file"):
         value = getattr(s, name)
         if isinstance(value, str) and value:
             put(name, Path(value).expanduser())
+        elif value is None and name == "encryption_key_file":
+            continue
         elif not isinstance(value, Path):
             problems.append(f"{name}: give a file path")
     for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64)):
@@ -143,6 +149,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_HOOK_LOG": "hook_log",
     "CHECKPOINTS_SEMANTIC": "semantic",
     "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
+    "CHECKPOINTS_KEY_FILE": "encryption_key_file",
 }
 
 
@@ -182,8 +189,8 @@ def load_settings(
                           else default_state_dir(env) / "hooks.log")
     unknown = sorted(set(values) - SETTING_NAMES)
     if unknown:
-        raise InvalidInputError(f"invalid setting ({', '.join(unknown)}: no such setting); see configs/default.toml")
+        raise InvalidInputError(f"invalid setting ({', '.join(unknown)}: no such setting); every setting is listed in {DEFAULTS_FILE}")
     try:
         return Settings(**values)
     except ValueError as exc:
-        raise InvalidInputError(f"invalid setting ({exc}); see configs/default.toml") from None
+        raise InvalidInputError(f"invalid setting ({exc}); every setting is listed in {DEFAULTS_FILE}") from None

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.errors import InvalidInputError
+from mcp_server_checkpoints.storage.keys import read_key
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from mcp_server_checkpoints.storage.sqlite.db import Database
@@ -71,7 +72,8 @@ class Services:
 
 def open_services(settings: Settings, *, semantic: SemanticMode = "off", bulk: bool = False) -> Services:
     """The services for `settings`. `bulk` ("now" only): let the model use every core (`ckpt reindex`)."""
-    db = open_database(settings.db)
+    key = read_key(settings.encryption_key_file) if settings.encryption_key_file is not None else None
+    db = open_database(settings.db, key)
     try:
         redactor = Redactor.build(settings.redact_patterns)
         index = _semantic_index(db, settings, semantic, bulk)

@@ -49,3 +49,18 @@ def test_bad_lines_are_reported_not_fatal(tmp_path: Path, capsys: pytest.Capture
 def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import-memory", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "c.db")]) == 2
     assert "no file" in capsys.readouterr().err
+
+
+def test_imported_memory_file_is_redacted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A secret in an imported observation is stored and exported redacted, like one sent to the graph tools."""
+    aws, gh = "AKIA" + "Q3EXAMPLEKEY7XYZ", "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5"
+    src = tmp_path / "memory.jsonl"
+    src.write_text(json.dumps({"type": "entity", "name": "deploy", "entityType": "runbook",
+                               "observations": [f"aws key {aws}", f"token {gh}"]}) + "\n")
+    db = tmp_path / "m.db"
+    assert main(["import-memory", str(src), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["export-memory", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "deploy" in out and aws not in out and gh not in out
+    assert aws.encode() not in db.read_bytes() + (Path(f"{db}-wal").read_bytes() if Path(f"{db}-wal").exists() else b"")

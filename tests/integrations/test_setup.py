@@ -26,6 +26,8 @@ from tests.integrations.conftest import (
 
 HOOK_PRE = f"{CKPT} hook pre-compact"
 HOOK_START = f"{CKPT} hook session-start"
+HOOK_POST = f"{CKPT} hook post-compact"
+HOOK_END = f"{CKPT} hook session-end"
 
 
 def backups(home: Home) -> list[str]:
@@ -51,9 +53,11 @@ def test_setup_registers_every_client_and_keeps_the_rest(home: Home, opts: Optio
     assert hooks == {  # the other tool's PreCompact hook and the PreToolUse hook are untouched
         "PreCompact": [SETTINGS_JSON["hooks"]["PreCompact"][0],  # type: ignore[index]
                        {"matcher": "", "hooks": [{"type": "command", "command": HOOK_PRE}]}],
+        "PostCompact": [{"matcher": "", "hooks": [{"type": "command", "command": HOOK_POST}]}],
         "PreToolUse": SETTINGS_JSON["hooks"]["PreToolUse"],  # type: ignore[index]
         "SessionStart": [{"matcher": "startup|resume|clear|compact",
                           "hooks": [{"type": "command", "command": HOOK_START}]}],
+        "SessionEnd": [{"matcher": "", "hooks": [{"type": "command", "command": HOOK_END}]}],
     }
 
     desktop = load(home.server_file("claude-desktop"))

@@ -89,6 +89,22 @@ def test_backup_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 2 and "database itself" in err
 
 
+def test_backup_copy_is_self_contained_and_verifiable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Pass: the copy stays a rollback-journal file after `ckpt backup` (not switched to WAL by counting it),
+    has no -wal/-shm beside it, and `ckpt verify --db COPY` passes with every checkpoint."""
+    db = tmp_path / "a.db"
+    seed(db, 4)
+    dest = tmp_path / "copy.db"
+    code, out, _ = run(capsys, "backup", str(dest), "--db", str(db), "--json")
+    assert code == 0 and json.loads(out)["checkpoints"] == 4
+    raw = sqlite3.connect(f"{dest.resolve().as_uri()}?mode=ro", uri=True)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    raw.close()
+    assert not Path(f"{dest}-wal").exists() and not Path(f"{dest}-shm").exists()
+    code, out, _ = run(capsys, "verify", "--db", str(dest), "--json")
+    assert code == 0 and json.loads(out)["ok"] and json.loads(out)["checkpoints"] == 4
+
+
 def test_verify_reports_a_corrupted_payload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Pass: exit 1, the damaged checkpoint named, the others still counted."""
     db = tmp_path / "p.db"

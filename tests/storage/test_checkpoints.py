@@ -208,3 +208,17 @@ def test_stats_and_verify_ok(store: SQLiteCheckpointStore) -> None:
     assert stats["checkpoints"] == 1 and stats["payloads"] == 1 and stats["compression_ratio"] > 1
     rep = store.verify()
     assert rep.ok and rep.checked == 1 and rep.payloads == 1
+
+
+def test_import_report_never_repeats_a_foreign_id_or_a_stored_value(store: SQLiteCheckpointStore) -> None:
+    """An imported id may be a pasted secret and a bad timestamp is a stored value: neither is echoed."""
+    key_like = "AKIA" + "IMPORTEDIDVALUE1"
+    bad_time = Checkpoint(id=key_like, title="t", goal="g", status="paused",
+                          created_at="2026-13-45T99:00:00Z-secretish", updated_at="2026-01-01T00:00:00Z")
+    orphan = Checkpoint(id="checkpoint-2026-01-01-orphan-abcdef", title="t", goal="g", status="paused",
+                        parent_id="c-missing", created_at="2026-01-01T00:00:00Z", updated_at="2026-01-01T00:00:00Z")
+    rep = store.import_checkpoints([bad_time, orphan])
+    text = " | ".join(rep.errors)
+    assert rep.imported == 0 and len(rep.errors) == 2
+    assert key_like not in text and "secretish" not in text and "ISO 8601" in text
+    assert "checkpoint-2026-01-01-orphan-abcdef" in text  # ids of our own shape are named

@@ -192,7 +192,7 @@ def test_secrets_in_observations_are_redacted(tmp_path: Path) -> None:
     g = GraphStore(open_database(tmp_path / "g.db"))
     made = g.create_entities([Entity(name="deploy", entityType="note",
                                      observations=["DB_PASSWORD=hunter2-correct-horse", "plain fact"])])
-    assert made[0].observations == ["DB_PASSWORD=[REDACTED:assignment]", "plain fact"]
+    assert made[0].observations == ["DB_PASSWORD=[REDACTED:password]", "plain fact"]
     g.add_observations([ObservationAddition(entityName="deploy", contents=["token ghp_1234567890abcdefghijklmnopqrstuvwxYZ"])])
     text = g.read_graph().model_dump_json()
     assert "hunter2" not in text and "ghp_1234567890" not in text and "plain fact" in text

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.schemas.checkpoints import Checkpoint
+from mcp_server_checkpoints.schemas.checkpoints import Checkpoint, CheckpointFields
 from mcp_server_checkpoints.schemas.export import export_line
 from mcp_server_checkpoints.server import build_server, open_state
 from mcp_server_checkpoints.storage.redact import Redactor
@@ -40,12 +41,12 @@ def test_secret_found_in_a_large_text_with_characters_that_lower_case_to_two(wha
 def test_multibyte_text_around_a_secret_stays_valid_text() -> None:
     """Patterns run on UTF-8 bytes: a replaced span never splits a character, and other text is kept."""
     out, n = Redactor.build().redact("日本語 DB_PASSWORD=hunter2-correct-horse → İstanbul ✓")
-    assert (out, n) == ("日本語 DB_PASSWORD=[REDACTED:assignment] → İstanbul ✓", 1)
+    assert (out, n) == ("日本語 DB_PASSWORD=[REDACTED:password] → İstanbul ✓", 1)
     # A value cut by its 300-byte bound in the middle of 'é' is widened to the end of that character.
     out, n = Redactor.build().redact("password=" + "a" * 299 + "é tail")
-    assert (out, n) == ("password=[REDACTED:assignment] tail", 1)
+    assert (out, n) == ("password=[REDACTED:password] tail", 1)
     out, n = Redactor.build().redact("\ud800 token=abcd1234xyz")  # a lone surrogate does not break redaction
-    assert (out, n) == ("\ud800 token=[REDACTED:assignment]", 1)
+    assert (out, n) == ("\ud800 token=[REDACTED:token]", 1)
 
 
 def test_case_sensitive_literals_are_not_found_in_other_cases() -> None:
@@ -75,7 +76,7 @@ async def test_nothing_secret_reaches_the_database_file_or_wal(tmp_path: Path) -
                         "project_state": {"env": {"DATABASE_URL": "postgres://admin:S3cr3tPa55@db:5432/app"}}}})
         assert not res.is_error and res.structured_content
         cid = res.structured_content["id"]
-        assert res.structured_content["redactions"] >= len(SECRETS) * 6
+        assert sum(res.structured_content["redactions"].values()) >= len(SECRETS) * 6
         note = await c.call_tool("mark_status", {"id": cid, "status": "paused", "note": "rotated ghp_1234567890abcdefghijklmnopqrstuvwxYZ"})
         assert not note.is_error
         # While the server holds the database open, the WAL still has the pages: read both files raw.
@@ -88,7 +89,10 @@ async def test_nothing_secret_reaches_the_database_file_or_wal(tmp_path: Path) -
             assert secret not in export_line(cp), f"{what} survived in the stored checkpoint"
         for text in HARMLESS:
             assert text in cp.payload.transcript
-        assert cp.redactions == res.structured_content["redactions"]
+        # The report: every kind found, and the note's token joins it (one more github token than the save found).
+        saved_kinds = res.structured_content["redactions"]
+        assert set(saved_kinds) >= {"aws-access-token", "github-pat"} or len(saved_kinds) >= 5, saved_kinds
+        assert sum(cp.redactions.values()) == sum(saved_kinds.values()) + 1
 
 
 def test_import_redacts_and_is_idempotent(tmp_path: Path) -> None:
@@ -97,7 +101,36 @@ def test_import_redacts_and_is_idempotent(tmp_path: Path) -> None:
                         created_at="2026-01-01T00:00:00Z", updated_at="2026-01-01T00:00:00Z")
     assert state.store.import_checkpoints([leaked]).imported == 1
     stored = state.store.get("c-1")
-    assert "hunter2" not in stored.goal and stored.redactions == 1
+    assert "hunter2" not in stored.goal and sum(stored.redactions.values()) == 1
     other = open_state(Settings(db=tmp_path / "j.db"))
     other.store.import_checkpoints([stored])
     assert other.store.get("c-1") == stored  # redacted text is not redacted again
+
+
+def test_the_redaction_report_counts_each_kind_and_survives_export(tmp_path: Path) -> None:
+    """open_checkpoint and `ckpt show` say what was removed, per kind; export → import keeps the report, and an
+    export from before the per-kind report (a plain count) still imports."""
+    from mcp_server_checkpoints.cli import main
+    from mcp_server_checkpoints.schemas.export import parse_export_line
+    from mcp_server_checkpoints.tools.checkpoints import open_checkpoint
+
+    state = open_state(Settings(db=tmp_path / "r.db", semantic=False))
+    saved = state.store.save(CheckpointFields(
+        title="keys", goal="use ghp_1234567890abcdefghijklmnopqrstuvwxYZ and ghp_abcdefghijklmnopqrstuvwxyz1234567890",
+        current_work="the AWS id AKIAIOSFODNN7EXAMPLQ"))
+    assert len(saved.redactions) == 2 and sorted(saved.redactions.values()) == [1, 2]
+    opened = open_checkpoint(state.store, saved.id)
+    assert opened.redactions == saved.redactions
+    line = export_line(state.store.get(saved.id))
+    assert parse_export_line(line).redactions == saved.redactions
+    legacy = json.loads(line)
+    legacy["redactions"] = 3
+    assert parse_export_line(json.dumps(legacy)).redactions == {"secret": 3}
+    state.close()
+    import contextlib
+    import io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["show", saved.id, "--db", str(tmp_path / "r.db")]) == 0
+    assert "Redacted before it was stored: " in out.getvalue()
+    assert all(kind in out.getvalue() for kind in saved.redactions)

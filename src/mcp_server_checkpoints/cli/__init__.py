@@ -6,21 +6,33 @@ Exit codes: 0 success; 1 a command failed (not found, integrity problems, bad im
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import sys
-from collections.abc import Sequence
 
-from mcp_server_checkpoints.cli.commands import HANDLERS, Context
-from mcp_server_checkpoints.cli.parser import COMMANDS, build_parser
-from mcp_server_checkpoints.config import Settings, load_settings
-from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
+TYPE_CHECKING = False  # typing's own flag, without importing typing before the stdio front end answers
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any
+
+    from mcp_server_checkpoints.config import Settings
+    from mcp_server_checkpoints.server.handshake import FrontEnd
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 
+def __getattr__(name: str) -> Any:
+    # Imported on use: serving over stdio starts reading the wire before any of the CLI is imported.
+    if name in ("COMMANDS", "build_parser"):
+        from mcp_server_checkpoints.cli import parser
+
+        return getattr(parser, name)
+    raise AttributeError(name)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    from mcp_server_checkpoints.config import load_settings
+
     overrides = {"db": getattr(args, "db", None), "log_level": getattr(args, "log_level", None),
                  "project": getattr(args, "project", None) if args.command == "serve" else None}
     return load_settings(overrides, config_file=getattr(args, "config", None))
@@ -37,7 +49,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _main(argv, only="hook")
         except SystemExit:
             return 0
+    if _serves_stdio(argv):
+        # The client is waiting for `initialize` from the moment it spawned us: claim the wire and let the
+        # front end answer the handshake while the SDK and the server are imported and built below.
+        from mcp_server_checkpoints.server.handshake import start_front_end
+
+        front = start_front_end()
+        front.wait_for_handshake()
+        return _main(argv, front=front)
     return _main(argv)
+
+
+def _serves_stdio(argv: list[str]) -> bool:
+    """`ckpt` / `ckpt serve` over stdio (not HTTP, not a request for help or the version)."""
+    if _command_of(argv) not in (None, "serve") or any(a in ("-h", "--help", "--version") for a in argv):
+        return False
+    # Any "http" counts (argparse also takes `--trans http`): wrongly seeing HTTP only costs the early answers.
+    return not any(a == "http" or a.endswith("=http") for a in argv)
 
 
 def _command_of(argv: list[str]) -> str | None:
@@ -51,9 +79,16 @@ def _command_of(argv: list[str]) -> str | None:
     return None
 
 
-def _main(argv: list[str], only: str | None = None) -> int:
+def _main(argv: list[str], only: str | None = None, front: FrontEnd | None = None) -> int:
+    import logging
+
+    from mcp_server_checkpoints.cli.commands import HANDLERS, Context
+    from mcp_server_checkpoints.cli.parser import build_parser
+    from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
+
     parser = build_parser(only)
     args = parser.parse_args(argv)
+    args.front_end = front
     if args.command is None:
         args.command = "serve"
         args.transport, args.host, args.port, args.project = "stdio", "127.0.0.1", 8765, None

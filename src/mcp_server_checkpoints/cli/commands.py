@@ -65,17 +65,38 @@ def _table(hits: list[Any]) -> str:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
-    from mcp_server_checkpoints.server.app import build_server
+    from mcp_server_checkpoints.server.app import build_server, open_state
 
-    server = build_server(ctx.settings)
+    front = getattr(args, "front_end", None)  # the stdio front end, reading the wire since the process started
     if args.transport == "http":
-        server.run("streamable-http", host=args.host, port=args.port, stateless_http=True, json_response=True)
+        if front is not None:
+            front.close()
+            front.wire.release()
+        build_server(ctx.settings).run("streamable-http", host=args.host, port=args.port, stateless_http=True,
+                                       json_response=True)
+        return 0
+    import anyio
+
+    from mcp_server_checkpoints.server.stdio import run_stdio
+
+    if front is None:
+        server = build_server(ctx.settings)
     else:
-        import anyio
+        with front.critical():  # an early exit (stdin closed, nothing to answer) waits for the database to open
+            state = open_state(ctx.settings)
+        server = build_server(ctx.settings, state)
+    anyio.run(run_stdio, server, front)  # answers undecodable lines; SIGTERM and stdin EOF both exit 0
+    if front is not None and front.exits:
+        # The session is over: every answer written, the database closed by the lifespan. Tearing the
+        # interpreter down (the SDK's and pydantic's object graphs, torch once loaded) takes longer than the
+        # whole shut-down before it, and a client closing the server waits for exactly that.
+        import logging
+        import os
 
-        from mcp_server_checkpoints.server.stdio import run_stdio
-
-        anyio.run(run_stdio, server)  # answers undecodable lines; SIGTERM and stdin EOF both exit 0
+        ctx.close()
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
@@ -122,7 +143,11 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         print(open_checkpoint(store, args.id, args.components).model_dump_json(indent=2))
     else:
         store.verify_payload(args.id)
-        print(render_summary(store.get(args.id, with_payload=False), emoji=not args.no_emoji))
+        cp = store.get(args.id, with_payload=False)
+        print(render_summary(cp, emoji=not args.no_emoji))
+        if cp.redactions:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in cp.redactions.items())
+            print(f"\nRedacted before it was stored: {kinds}.")
     return 0
 
 
@@ -319,6 +344,57 @@ def cmd_export_memory(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_key(args: argparse.Namespace, ctx: Context) -> int:
+    from mcp_server_checkpoints.config import default_config_path
+    from mcp_server_checkpoints.storage.keys import create_key_file, read_key
+    from mcp_server_checkpoints.storage.sqlite.crypto import convert
+
+    if args.action == "create":
+        path = Path(args.out).expanduser() if args.out else default_config_path().with_name("store.key")
+        create_key_file(path, force=args.force)
+        _emit(args, {"key_file": str(path)}, lambda: (
+            f"wrote a new key to {path} (mode 0600). Keep a copy somewhere safe: without it the store cannot be read.\n"
+            f"Encrypt the existing database with `ckpt encrypt --key {path}`, then set encryption_key_file = \"{path}\""
+            " in the config file (or CHECKPOINTS_KEY_FILE) for every process using it."))
+        return 0
+    if not args.new:
+        raise InvalidInputError("rotate needs --new FILE: a key file from `ckpt key create --out FILE`")
+    old = ctx.settings.encryption_key_file
+    if old is None:
+        raise InvalidInputError("the database is not encrypted (no encryption_key_file set); use `ckpt encrypt --key FILE`")
+    new_path = Path(args.new).expanduser()
+    counts = convert(ctx.settings.db, read_key(old), read_key(new_path))
+    _emit(args, {"database": str(ctx.settings.db), "key_file": str(new_path), "rows": counts}, lambda: (
+        f"re-encrypted {ctx.settings.db} ({counts.get('checkpoints', 0)} checkpoints) under {new_path};"
+        f" set encryption_key_file = \"{new_path}\" now (the old key no longer opens it)"))
+    return 0
+
+
+def cmd_encrypt(args: argparse.Namespace, ctx: Context) -> int:
+    from mcp_server_checkpoints.storage.keys import read_key
+    from mcp_server_checkpoints.storage.sqlite.crypto import convert
+
+    key_path = Path(args.key).expanduser()
+    counts = convert(ctx.settings.db, None, read_key(key_path))
+    _emit(args, {"database": str(ctx.settings.db), "key_file": str(key_path), "rows": counts}, lambda: (
+        f"encrypted {ctx.settings.db} ({counts.get('checkpoints', 0)} checkpoints); set encryption_key_file ="
+        f" \"{key_path}\" in the config file (or CHECKPOINTS_KEY_FILE) for every process using it"))
+    return 0
+
+
+def cmd_decrypt(args: argparse.Namespace, ctx: Context) -> int:
+    from mcp_server_checkpoints.storage.keys import read_key
+    from mcp_server_checkpoints.storage.sqlite.crypto import convert
+
+    if ctx.settings.encryption_key_file is None:
+        raise InvalidInputError("the database is not encrypted (no encryption_key_file set)")
+    counts = convert(ctx.settings.db, read_key(ctx.settings.encryption_key_file), None)
+    _emit(args, {"database": str(ctx.settings.db), "rows": counts}, lambda: (
+        f"decrypted {ctx.settings.db} ({counts.get('checkpoints', 0)} checkpoints): it is a plain SQLite file now;"
+        " unset encryption_key_file / CHECKPOINTS_KEY_FILE"))
+    return 0
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
     "delete": cmd_delete, "backup": cmd_backup,
@@ -327,6 +403,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,
     "import-memory": cmd_import_memory, "export-memory": cmd_export_memory,
     "reindex": cmd_reindex,
+    "key": cmd_key, "encrypt": cmd_encrypt, "decrypt": cmd_decrypt,
 }
 
 

@@ -24,10 +24,14 @@ COMMANDS: dict[str, str] = {
     "backup": "copy the database to a file with SQLite's online backup (safe while servers write)",
     "reindex": "rebuild the full-text index and re-embed every checkpoint with the current model",
     "demo": "drive the real server through the real MCP client on a throw-away database",
-    "hook": "Claude Code hooks: pre-compact (save from the transcript) and session-start (recover), JSON on stdin",
+    "hook": "Claude Code hooks, JSON on stdin: pre-compact and session-end (save from the transcript), post-compact"
+            " (store Claude Code's summary), session-start (recover)",
     "setup": "register the server (and Claude Code's hooks) in Claude Code, Claude Desktop, Cursor, Codex",
     "uninstall": "remove exactly what `ckpt setup` added to the clients' configurations",
     "init": "add a short checkpoint section to a project's CLAUDE.md or AGENTS.md",
+    "key": "encryption at rest: `key create` writes a key file, `key rotate --new FILE` re-encrypts under another",
+    "encrypt": "encrypt an existing plain database with a key file (then set encryption_key_file)",
+    "decrypt": "turn an encrypted database back into a plain SQLite file",
     "import-memory": "read an official memory server file (JSONL) into the knowledge graph; bad lines are reported",
     "export-memory": "write the knowledge graph in the official memory server's JSONL format",
 }
@@ -103,13 +107,21 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     cmd["backup"].add_argument("dest", help="the backup file to write")
     cmd["backup"].add_argument("--force", action="store_true", help="overwrite DEST if it exists")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
-    cmd["hook"].add_argument("event", choices=["pre-compact", "session-start"])
+    # store-summary: what post-compact starts in the background (the saving needs pydantic, the hook must not)
+    cmd["hook"].add_argument("event", choices=["pre-compact", "post-compact", "session-start", "session-end",
+                                               "store-summary"])
     for name in ("setup", "uninstall"):
         cmd[name].add_argument("--client", action="append", choices=[*CLIENTS, "all"], default=None,
                                help="a client (repeatable) or all (default: every client installed here)")
         cmd[name].add_argument("--name", default=DEFAULT_NAME, type=_server_name,
                                help=f"server entry name (default {DEFAULT_NAME}; `memory` replaces the official one)")
         cmd[name].add_argument("--dry-run", action="store_true", help="show the changes as diffs, write nothing")
+    cmd["key"].add_argument("action", choices=["create", "rotate"])
+    cmd["key"].add_argument("--out", default=None, metavar="FILE",
+                            help="create: where to write the key (default $XDG_CONFIG_HOME/mcp-server-checkpoints/store.key)")
+    cmd["key"].add_argument("--force", action="store_true", help="create: overwrite an existing key file")
+    cmd["key"].add_argument("--new", default=None, metavar="FILE", help="rotate: the new key file (from `ckpt key create`)")
+    cmd["encrypt"].add_argument("--key", required=True, metavar="FILE", help="the key file (from `ckpt key create`)")
     cmd["init"].add_argument("--dir", default=".", metavar="PATH", help="project directory (default: here)")
     cmd["init"].add_argument("--file", choices=AGENT_FILES, default=None,
                              help="default: CLAUDE.md if it exists, else AGENTS.md if it exists, else CLAUDE.md")

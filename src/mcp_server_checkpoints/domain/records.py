@@ -95,7 +95,7 @@ class Checkpoint:
     agent_id: str | None = None
     created_at: str
     updated_at: str
-    redactions: int = 0
+    redactions: dict[str, int] = field(default_factory=dict)  # secrets replaced before storage, by kind
     history: list[StatusChange] = field(default_factory=list)
     payload: PayloadRecord | None = None
 

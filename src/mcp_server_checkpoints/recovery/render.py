@@ -17,6 +17,7 @@ from datetime import datetime
 
 from mcp_server_checkpoints.domain.records import Checkpoint
 from mcp_server_checkpoints.domain.time import human_age
+from mcp_server_checkpoints.recovery.drift import Drift, drift_lines
 
 RULE = "═" * 47
 DEFAULT_LIMIT = 10_000
@@ -54,7 +55,8 @@ def _parts(cp: Checkpoint) -> _Parts:
     )
 
 
-def _compose(cp: Checkpoint, p: _Parts, omitted: int, emoji: bool, now: datetime | None) -> str:
+def _compose(cp: Checkpoint, p: _Parts, omitted: int, emoji: bool, now: datetime | None,
+             drift: Drift | None = None) -> str:
     def h(icon: str, word: str) -> str:
         return f"{icon} {word}" if emoji else word
 
@@ -63,6 +65,8 @@ def _compose(cp: Checkpoint, p: _Parts, omitted: int, emoji: bool, now: datetime
     progress = f"{cp.progress}%" if cp.progress is not None else "not stated"
     out.append(f"{h('📊', 'Original progress:')} {progress}" + (f" — phase: {cp.phase}" if cp.phase else ""))
     out.append(f"Checkpoint: {cp.id} (status: {cp.status}{', project: ' + cp.project if cp.project else ''})")
+    if drift is not None and drift.any:  # first, so a stale picture is seen as stale; never dropped
+        out += ["", *drift_lines(drift)]
     out += ["", RULE, "", h("🎯", "GOAL"), cp.goal]
     if cp.current_work:
         out += ["", f"Current work: {cp.current_work}"]
@@ -91,11 +95,13 @@ def _compose(cp: Checkpoint, p: _Parts, omitted: int, emoji: bool, now: datetime
     return "\n".join(out)
 
 
-def render_summary(cp: Checkpoint, *, limit: int = DEFAULT_LIMIT, emoji: bool = True, now: datetime | None = None) -> str:
-    """The recovered summary of `cp`, at most `limit` characters (see the module's truncation rule)."""
+def render_summary(cp: Checkpoint, *, limit: int = DEFAULT_LIMIT, emoji: bool = True, now: datetime | None = None,
+                   drift: Drift | None = None) -> str:
+    """The recovered summary of `cp`, at most `limit` characters (see the module's truncation rule);
+    with `drift`, what changed in the repository since it was saved (recovery/drift.py)."""
     parts = _parts(cp)
     omitted = 0
-    text = _compose(cp, parts, omitted, emoji, now)
+    text = _compose(cp, parts, omitted, emoji, now, drift)
     for kind in DROP_ORDER:
         items: list[str] = getattr(parts, kind)
         while len(text) > limit and items:
@@ -111,7 +117,7 @@ def render_summary(cp: Checkpoint, *, limit: int = DEFAULT_LIMIT, emoji: bool = 
             else:
                 items.pop(-1 if kind == "remaining" else 0)
                 omitted += 1
-            text = _compose(cp, parts, omitted, emoji, now)
+            text = _compose(cp, parts, omitted, emoji, now, drift)
     if len(text) > limit:  # only giant single fields are left: cut hard, keeping the start
         marker = "\n[… cut to the size limit]"
         text = text[: limit - len(marker)] + marker

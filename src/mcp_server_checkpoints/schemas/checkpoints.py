@@ -148,7 +148,8 @@ class SaveResult(LazyModel):
     parent_id: str | None
     stored_bytes: int = Field(description="Bytes the payload takes in the database (compressed)")
     raw_bytes: int = Field(description="Bytes of the payload before compression")
-    redactions: int = Field(default=0, description="Secrets replaced by [REDACTED:kind] before storing")
+    redactions: dict[str, int] = Field(default_factory=dict,
+                                       description="Secrets replaced by [REDACTED:kind] before storing, by kind")
 
 
 class SearchResult(LazyModel):
@@ -192,5 +193,7 @@ class OpenResult(LazyModel):
     tags: list[str] | None = None
     payload: Payload | None = None
     history: list[StatusChange]
+    redactions: dict[str, int] = Field(default_factory=dict,
+                                       description="Secrets replaced by [REDACTED:kind] before storage, by kind")
     summary_markdown: str
     integrity: Integrity

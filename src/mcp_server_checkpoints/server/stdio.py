@@ -9,8 +9,10 @@ null; for a request with an id, an error response with that id, or a tool error 
 `tools/call` naming the argument that holds invalid Unicode). Nothing of the line's content is
 echoed: it may be a secret.
 
-The SDK's protections stay: `stdio_server` still owns fd 1 (stray prints go to stderr) and fd 0
-is diverted to the null device here, as the SDK would, so handlers and children read EOF.
+The wire is claimed by `server.handshake` when the process starts, as `stdio_server` would claim it:
+fd 0 reads the null device and fd 1 is stderr, so handlers and children read EOF and a stray print
+misses the protocol; the SDK writes to the private duplicate of fd 1. That front end may have
+answered the handshake already: its lines are replayed here, and the SDK's replies to them dropped.
 At stdin EOF the requests already passed on are answered first (up to 1.5 s), and SIGTERM ends
 the session the same way (anything still running after 3 s more is cancelled): the lifespan
 closes the database and the process exits 0. stdin is read by a daemon thread, so a read that
@@ -26,10 +28,10 @@ import queue
 import re
 import signal
 import sys
-import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
-from typing import Any, BinaryIO
+from contextlib import suppress
+from io import TextIOWrapper
+from typing import Any
 
 import anyio
 import mcp_types as types
@@ -38,6 +40,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 
 from mcp_server_checkpoints.domain.text import surrogate_path
+from mcp_server_checkpoints.server.handshake import FrontEnd, start_front_end
 
 log = logging.getLogger("mcp_server_checkpoints.stdio")
 
@@ -70,9 +73,10 @@ def _error(rid: int | str | None, code: int, message: str) -> types.JSONRPCMessa
 
 
 def _tool_error(rid: int | str, text: str) -> types.JSONRPCMessage:
+    # The fields every handshake-era version has: `resultType` belongs to 2026-era connections only.
     result = types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
-    return types.JSONRPCResponse(jsonrpc="2.0", id=rid, result=result.model_dump(by_alias=True, mode="json",
-                                                                                  exclude_none=True))
+    return types.JSONRPCResponse(jsonrpc="2.0", id=rid, result=result.model_dump(
+        by_alias=True, mode="json", exclude_none=True, exclude={"result_type"}))
 
 
 def _depth(value: Any) -> int:
@@ -181,8 +185,8 @@ class _GuardedLines:
     that sends its last request and closes stdin still gets the answer.
     """
 
-    def __init__(self, stdin: _StdinLines, tool_args: Callable[[str], set[str] | None], drain_s: float = 1.5) -> None:
-        self._stdin = stdin
+    def __init__(self, front: FrontEnd, tool_args: Callable[[str], set[str] | None], drain_s: float = 1.5) -> None:
+        self._front = front
         self._tool_args = tool_args
         self._drain_s = drain_s
         self._write: Any = None
@@ -203,8 +207,19 @@ class _GuardedLines:
     def __aiter__(self) -> AsyncIterator[str]:
         return self._lines()
 
+    async def _stdin(self) -> AsyncIterator[str]:
+        lines = self._front.lines
+        while True:
+            try:  # lines queued while the server was built are read without a thread hop
+                line = lines.get_nowait()
+            except queue.Empty:
+                line = await anyio.to_thread.run_sync(lines.get, abandon_on_cancel=True)
+            if line is None or self._front.closed:
+                return
+            yield line
+
     async def _lines(self) -> AsyncIterator[str]:
-        async for line in self._stdin:
+        async for line in self._stdin():
             try:
                 reply, message = _classify(line, self._tool_args)
             except Exception:  # a guard must never kill the transport: let the SDK see the line
@@ -227,16 +242,29 @@ class _GuardedLines:
 
 
 class _TrackAnswers:
-    """The session's write stream, telling the guard which requests have been answered."""
+    """The session's write stream: tells the guard which requests are answered, and drops the SDK's
+    replies to the requests the front end answered already (checking they are the same bytes)."""
 
-    def __init__(self, inner: Any, guard: _GuardedLines) -> None:
+    def __init__(self, inner: Any, guard: _GuardedLines, front: FrontEnd) -> None:
         self._inner = inner
         self._guard = guard
+        self._front = front
+        self.mismatches = 0
 
     async def send(self, item: SessionMessage, /) -> None:
-        await self._inner.send(item)
-        if isinstance(item.message, types.JSONRPCResponse | types.JSONRPCError):
-            self._guard.answered(item.message.id)
+        message = item.message
+        if not isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+            await self._inner.send(item)
+            return
+        sent = self._front.take_sent(message.id)
+        if sent is None:
+            await self._inner.send(item)
+        elif (message.model_dump_json(by_alias=True, exclude_unset=True) + "\n").encode() != sent:
+            # stdio_server's own serialisation (above) is what the client would have read.
+            self.mismatches += 1
+            log.warning("the early answer to request %s differs from the SDK's: handshake.json is stale "
+                        "(python -m mcp_server_checkpoints.server.describe rewrites it)", message.id)
+        self._guard.answered(message.id)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -248,74 +276,12 @@ class _TrackAnswers:
         await self.aclose()
 
 
-class _StdinLines:
-    """Lines of a binary stream, read by a daemon thread so a blocked read never delays exit."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=64)
-        self._raw = raw
-        self._closed = False
-        threading.Thread(target=self._pump, name="stdin-reader", daemon=True).start()
-
-    def _pump(self) -> None:
-        try:
-            for raw_line in iter(self._raw.readline, b""):
-                self._queue.put(raw_line.decode("utf-8", errors="replace"))
-        except (OSError, ValueError):
-            log.warning("stdin could not be read; ending the session")
-        finally:
-            self._queue.put(None)
-
-    def release(self) -> None:
-        """End the lines as if stdin had closed (waking a worker still waiting for one)."""
-        self._closed = True
-        with suppress(queue.Full):
-            self._queue.put_nowait(None)
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._lines()
-
-    async def _lines(self) -> AsyncIterator[str]:
-        while True:
-            line = await anyio.to_thread.run_sync(self._queue.get, abandon_on_cancel=True)
-            if line is None or self._closed:
-                return
-            yield line
-
-
-@asynccontextmanager
-async def _claimed_stdin() -> AsyncIterator[_StdinLines]:
-    """The wire's stdin on a private descriptor; fd 0 points at the null device meanwhile."""
-    try:
-        private = os.dup(0)
-    except OSError:  # no fd 0 at all: read what sys.stdin has
-        yield _StdinLines(sys.stdin.buffer)
-        return
-    os.set_inheritable(private, False)
-    diverted = False
-    if sys.platform != "win32":  # there the std handle would need rebinding too (the SDK uses win32 calls)
-        with suppress(OSError):
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
-            diverted = True
-    # closefd=False: the reader thread may still block on it after we return; never recycle it under it.
-    lines = _StdinLines(os.fdopen(private, "rb", closefd=False))
-    try:
-        yield lines
-    finally:
-        lines.release()
-        if diverted:
-            with suppress(OSError):
-                os.dup2(private, 0)
-
-
-async def _stop_on_sigterm(stdin: _StdinLines, scope: anyio.CancelScope, grace_s: float = 3.0) -> None:
+async def _stop_on_sigterm(front: FrontEnd, scope: anyio.CancelScope, grace_s: float = 3.0) -> None:
     """SIGTERM ends the session as stdin EOF does; a session still busy after `grace_s` is cancelled."""
     with anyio.open_signal_receiver(signal.SIGTERM) as signals:
         async for _ in signals:
             log.info("SIGTERM: shutting down")
-            stdin.release()
+            front.close()
             await anyio.sleep(grace_s)
             scope.cancel()
             return
@@ -325,16 +291,45 @@ async def _tool_arguments(server: MCPServer) -> dict[str, set[str]]:
     return {t.name: set((t.input_schema or {}).get("properties", {})) for t in await server.list_tools()}
 
 
-async def run_stdio(server: MCPServer) -> None:
-    """Serve one client over stdin/stdout until stdin closes or SIGTERM arrives."""
+class _UnownedText(TextIOWrapper):
+    """Text over a descriptor this layer does not own: closing it leaves the descriptor open (as the SDK's)."""
+
+    def close(self) -> None:
+        with suppress(ValueError):
+            self.detach()
+
+
+def _stdout(front: FrontEnd) -> anyio.AsyncFile[str] | None:
+    """The wire's stdout as stdio_server writes it (UTF-8 text over the private descriptor)."""
+    if front.wire.stdout_fd is None:
+        return None  # stdio_server claims fd 1 itself
+    return anyio.wrap_file(_UnownedText(os.fdopen(front.wire.stdout_fd, "wb", closefd=False),
+                                               encoding="utf-8"))
+
+
+async def run_stdio(server: MCPServer, front: FrontEnd | None = None) -> None:
+    """Serve one client over stdin/stdout until stdin closes or SIGTERM arrives.
+
+    `front`: the reader started when the process did (it may have answered the handshake already);
+    without it the wire is claimed now and the SDK answers everything.
+    """
+    front = front or start_front_end(fast=False, process=False)
     known = await _tool_arguments(server)
     lowlevel = server._lowlevel_server  # MCPServer.run_stdio_async's own path, with our stdin in front
-    async with _claimed_stdin() as stdin, anyio.create_task_group() as tg:
-        if sys.platform != "win32":  # asyncio has no signal handlers on Windows
-            tg.start_soon(_stop_on_sigterm, stdin, tg.cancel_scope)
-        guard = _GuardedLines(stdin, known.get)
-        async with stdio_server(stdin=guard) as (read_stream, write_stream):  # type: ignore[arg-type]
-            guard.attach(write_stream)
-            tracked = _TrackAnswers(write_stream, guard)
-            await lowlevel.run(read_stream, tracked, lowlevel.create_initialization_options())
-        tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg:
+            if sys.platform != "win32":  # asyncio has no signal handlers on Windows
+                tg.start_soon(_stop_on_sigterm, front, tg.cancel_scope)
+            guard = _GuardedLines(front, known.get)
+            front.hand_over()
+            async with stdio_server(stdin=guard, stdout=_stdout(front)) as (read_stream,  # type: ignore[arg-type]
+                                                                              write_stream):
+                guard.attach(write_stream)
+                tracked = _TrackAnswers(write_stream, guard, front)
+                await lowlevel.run(read_stream, tracked, lowlevel.create_initialization_options())
+            tg.cancel_scope.cancel()
+    finally:
+        front.close()
+        with suppress(OSError, ValueError):
+            sys.stdout.flush()  # a stray print still goes where fd 1 pointed meanwhile (stderr), not the wire
+        front.wire.release()

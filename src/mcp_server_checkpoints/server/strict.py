@@ -18,6 +18,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import SERVER_INFO_META_KEY
+from mcp_types.methods import serialize_server_result
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticUndefined
 
@@ -103,10 +106,15 @@ def strict_tool(fn: Callable[..., Any], *, name: str, title: str, annotations: T
 
 
 class StrictArguments:
-    """Middleware: validate `tools/call` arguments strictly and answer errors as tool errors."""
+    """Middleware: validate `tools/call` arguments strictly and answer errors as tool errors.
 
-    def __init__(self, tools: list[Tool]) -> None:
+    A middleware that answers without `call_next` owns the wire shape of its result (the SDK does not
+    sieve it), so `server_info` is what a 2026-era result is stamped with, as the SDK stamps its own.
+    """
+
+    def __init__(self, tools: list[Tool], server_info: Callable[[], dict[str, Any]] | None = None) -> None:
         self._tools = {t.name: t for t in tools}
+        self.server_info = server_info
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
@@ -121,9 +129,10 @@ class StrictArguments:
                 try:
                     tool.fn_metadata.validate_arguments(args)
                 except ValidationError as exc:
-                    return _error_result(describe_errors(tool.name, exc))
+                    return self._error_result(describe_errors(tool.name, exc), ctx.protocol_version)
                 except RecursionError:
-                    return _error_result(f"Invalid arguments for {tool.name}: nested too deeply.")
+                    return self._error_result(f"Invalid arguments for {tool.name}: nested too deeply.",
+                                              ctx.protocol_version)
         try:
             return await call_next(ctx)
         except MCPError as exc:
@@ -144,6 +153,11 @@ class StrictArguments:
             raise MCPError(code=INTERNAL_ERROR, message=f"Internal error in {ctx.method}; the server log has details") from None
 
 
-def _error_result(text: str) -> dict[str, Any]:
-    result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    def _error_result(self, text: str, version: str) -> dict[str, Any]:
+        """A tool error result shaped as the SDK shapes its own for `version` (only that version's fields)."""
+        result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        dumped = serialize_server_result("tools/call", version,
+                                         result.model_dump(by_alias=True, mode="json", exclude_none=True))
+        if version in MODERN_PROTOCOL_VERSIONS and self.server_info is not None:
+            dumped["_meta"] = {SERVER_INFO_META_KEY: self.server_info()}
+        return dumped

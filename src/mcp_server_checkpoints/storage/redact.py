@@ -1,87 +1,85 @@
 """Secret redaction: applied to every text field and payload before anything is written.
 
-Each match is replaced by `[REDACTED:<kind>]` (for assignments and URLs only the value part), and
-the number of replacements is kept on the checkpoint. Git SHAs, UUIDs and plain hex digests are
-left alone: no pattern matches bare hex.
+Each secret is replaced by `[REDACTED:<kind>]` (for assignments and URLs only the value part), and the
+redactor reports how many of each kind it removed (`redact_kinds`, `redact_value_kinds`) so a checkpoint
+can say what was taken out. The kinds and their patterns are in `secret_rules`. Git SHAs, UUIDs and
+plain hex digests are left alone: no pattern matches bare hex.
+
+Text is scanned as it is stored, escapes and all: a transcript line is JSON whose strings hold `\\n`,
+`\\t`, `\\"` and `\\uXXXX`, and the patterns treat those escapes as the separators they stand for. A
+replaced span always covers whole escape sequences and never a JSON quote, so a JSON line comes out as
+valid JSON with the same structure.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
 import ahocorasick_rs
 
-# Values that are placeholders, not secrets (`${DB_PASSWORD}`, `<your key>`, `changeme`).
-_PLACEHOLDER = re.compile(rb"^(?:\$\{?|<|\[REDACTED|\*{3}|%\(|\{\{|null$|none$|true$|false$|undefined$|changeme$|xxx+$)",
-                          re.IGNORECASE)
+from mcp_server_checkpoints.storage.secret_rules import (
+    ASSIGNMENT_STARTS,
+    KEY_SUFFIXES,
+    RULES,
+    SUFFIXED,
+    Rule,
+    scheme_start,
+    value_is_secret,
+)
 
 
 @dataclass(frozen=True)
 class _Spec:
-    kind: str
+    rule: Rule
     rx: re.Pattern[bytes]  # matched on the UTF-8 bytes of the text (every built-in pattern is ASCII)
-    anchors: tuple[str, ...]  # literals every match contains
-    mode: str = "at"  # "at": match starts at the anchor (+offset); "tail": match starts right after it;
-    #                   "window": search around the anchor
-    offset: int = 0
-    ci: bool = False  # the anchors are found case-insensitively
-    back: int = 0
-    fwd: int = 0
 
 
-def _spec(kind: str, pattern: str, anchors: tuple[str, ...], **kw: Any) -> _Spec:
-    return _Spec(kind, re.compile(pattern.encode("ascii")), anchors, **kw)
+@dataclass(frozen=True)
+class _Automaton:
+    """Anchors in one Aho-Corasick automaton: one pass over the text finds them all."""
 
+    automaton: ahocorasick_rs.BytesAhoCorasick
+    # pattern index → (spec, where its match starts relative to the anchor's start)
+    owners: list[list[tuple[_Spec, int]]]
 
-_VALUE = r"""(?P<q>["']?)(?P<v>[^\s"',;}]{4,300})(?P=q)"""
-
-# A group named "v" means only that part is redacted (the key or URL around it is kept).
-_BUILTIN: list[_Spec] = [
-    _spec("private-key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*"
-          r"PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\n]*)", ("PRIVATE KEY",), mode="window", back=40, fwd=20_000),
-    _spec("aws-access-key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b", ("AKIA", "ASIA", "ABIA", "ACCA")),
-    _spec("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-          ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    _spec("gitlab-token", r"\bglpat-[A-Za-z0-9_\-]{20,}", ("glpat-",)),
-    _spec("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", ("sk-ant-",)),
-    _spec("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}", ("sk-",)),
-    _spec("stripe-key", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}", ("_live_", "_test_"), offset=-2),
-    _spec("slack-token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", ("xox",)),
-    _spec("google-api-key", r"\bAIza[0-9A-Za-z_\-]{35}\b", ("AIza",)),
-    _spec("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", ("eyJ",)),
-    _spec("bearer", r"(?i)\bbearer\s+(?P<v>[A-Za-z0-9._~+/\-]{12,}=*)", ("bearer",), ci=True),
-    _spec("url-credentials", r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"]{1,100}:(?P<v>[^\s@/'\"]{1,200})@",
-          ("://",), mode="window", back=24, fwd=320),
-    # KEY=value, key: value, "key": "value", key => value — where the key ends with a word naming a secret.
-    _spec("assignment", r"""["']?\s*(?:[:=]|=>)\s*""" + _VALUE,
-          ("password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key", "access_key",
-           "accesskey", "private_key", "credentials", "credential"), mode="tail", ci=True),
-    _spec("cli-password", r"(?i)--(?:password|token|api-key|secret)[= ](?P<v>[^\s\"']{4,})",
-          ("--password", "--token", "--api-key", "--secret"), ci=True),
-]
+    @classmethod
+    def of(cls, anchors: dict[bytes, list[tuple[_Spec, int]]]) -> _Automaton:
+        return cls(ahocorasick_rs.BytesAhoCorasick(list(anchors), implementation=ahocorasick_rs.Implementation.DFA),
+                   list(anchors.values()))
 
 
 @dataclass(frozen=True)
 class _Anchors:
-    """Every built-in anchor in one Aho-Corasick automaton over lower-cased bytes: one pass finds them all."""
+    """The case-sensitive anchors (`AKIA`, `eyJ`, `SK`) are looked up in the text itself, the others in its
+    lower-cased bytes. A key word (`token`, `password`) counts only with the character that may start
+    its assignment after it (`token=`, `token"`, `token:`): most of a transcript's `token`s are prose."""
 
-    automaton: ahocorasick_rs.BytesAhoCorasick
-    # pattern index → (spec, the anchor as given: compared as is for case-sensitive specs)
-    owners: list[list[tuple[_Spec, bytes]]]
+    exact: _Automaton
+    folded: _Automaton
 
     @classmethod
-    def of(cls, specs: list[_Spec]) -> _Anchors:
-        owners: dict[bytes, list[tuple[_Spec, bytes]]] = {}
-        for spec in specs:
-            for anchor in spec.anchors:
-                owners.setdefault(anchor.lower().encode("ascii"), []).append((spec, anchor.encode("ascii")))
-        return cls(ahocorasick_rs.BytesAhoCorasick(list(owners)), list(owners.values()))
+    def of(cls, rules: Iterable[Rule]) -> _Anchors:
+        exact: dict[bytes, list[tuple[_Spec, int]]] = {}
+        folded: dict[bytes, list[tuple[_Spec, int]]] = {}
+        for rule in rules:
+            spec = _Spec(rule, re.compile(rule.pattern.encode("ascii")))
+            for anchor in rule.anchors:
+                word = anchor.lower() if rule.ci else anchor
+                table = folded if rule.ci else exact
+                if rule.mode == "tail":
+                    for suffix in KEY_SUFFIXES if word in SUFFIXED else ("",):
+                        for c in ASSIGNMENT_STARTS:
+                            table.setdefault((word + suffix + c).encode("ascii"), []).append((spec, len(word)))
+                else:
+                    table.setdefault(word.encode("ascii"), []).append((spec, rule.offset))
+        return cls(_Automaton.of(exact), _Automaton.of(folded))
 
 
-_ANCHORS = _Anchors.of(_BUILTIN)
+_ANCHORS = _Anchors.of(RULES)
 
 
 @dataclass
@@ -105,70 +103,123 @@ class Redactor:
             try:
                 custom.append((f"custom-{i + 1}", re.compile(p)))
             except re.error as exc:
-                raise ValueError(f"redaction pattern {i + 1} is not a valid regular expression: {exc}") from None
+                # exc names the problem and its position, never the pattern's text (which may hold a secret).
+                raise ValueError(f"redaction pattern {i + 1} is not a valid regular expression: {exc.msg} "
+                                 f"at position {exc.pos}") from None
         return cls(custom)
 
     def _spans(self, data: bytes) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every part of `data` (UTF-8) to replace, on character boundaries."""
-        found: dict[tuple[int, int], str] = {}
+        found: list[tuple[int, int, str, int]] = []
 
-        def record(m: re.Match[bytes], kind: str) -> None:
-            if "v" in m.re.groupindex:
-                value = m.group("v")
-                if value is None or _PLACEHOLDER.match(value) or value.isdigit():
+        def record(m: re.Match[bytes], rule: Rule, at: int) -> None:
+            start, end = m.span("v") if "v" in m.re.groupindex else m.span()
+            if end <= start:
+                return
+            kind: str | bool = rule.kind
+            if rule.check is not None:
+                kind = rule.check(data, m, at)
+                if kind is False:
                     return
-                found.setdefault(m.span("v"), kind)
-            elif m.end() > m.start():
-                found.setdefault(m.span(), kind)
+                if kind is True:
+                    kind = rule.kind
+            assert isinstance(kind, str)
+            start, end = _escape_safe(data, start, end)
+            found.append((start, end, kind, rule.priority))
 
-        for pattern, i, j in _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True):
-            for spec, anchor in _ANCHORS.owners[pattern]:
-                if not spec.ci and data[i:j] != anchor:
-                    continue  # a case-sensitive literal (AKIA, eyJ) found only in the lower-cased copy
-                if spec.mode == "window":
-                    lo, hi = max(0, i - spec.back), min(len(data), j + spec.fwd)
-                    for m in spec.rx.finditer(data, lo, hi):
-                        if m.start() <= j and m.end() >= i:
-                            record(m, spec.kind)
-                else:
-                    at = j if spec.mode == "tail" else i + spec.offset
-                    hit = spec.rx.match(data, at) if at >= 0 else None
-                    if hit is not None:
-                        record(hit, spec.kind)
-        return _resolve(((_char_start(data, a), _char_end(data, b), k) for (a, b), k in found.items()))
+        for automaton, text in ((_ANCHORS.exact, data), (_ANCHORS.folded, data.lower())):
+            owners = automaton.owners
+            for pattern, i, j in automaton.automaton.find_matches_as_indexes(text, overlapping=True):
+                for spec, offset in owners[pattern]:
+                    rule = spec.rule
+                    if rule.mode == "at" or rule.mode == "tail" or rule.mode == "scheme":
+                        at = scheme_start(data, i) if rule.mode == "scheme" else i + offset
+                        hit = spec.rx.match(data, at) if at >= 0 else None
+                        if hit is not None:
+                            record(hit, rule, i)
+                    else:
+                        lo, hi = max(0, i - rule.back), min(len(data), j + rule.fwd)
+                        for m in spec.rx.finditer(data, lo, hi):
+                            if rule.mode == "near" or m.end() >= i:
+                                if m.start() > j and rule.mode == "window":
+                                    break  # past the anchor: the rest of the window is another anchor's
+                                record(m, rule, i)
+        return [(_char_start(data, a), _char_end(data, b), k) for a, b, k in _merge(found)]
 
-    def redact(self, text: str) -> tuple[str, int]:
+    def redact_kinds(self, text: str) -> tuple[str, Counter[str]]:
+        """`text` with every secret replaced, and how many of each kind were replaced."""
+        kinds: Counter[str] = Counter()
         if not text:
-            return text, 0
+            return text, kinds
         data = text.encode("utf-8", "surrogatepass")
         spans = self._spans(data)
         if spans:
             text = _replace(data, spans).decode("utf-8", "surrogatepass")
-        count = len(spans)
+            kinds.update(k for _, _, k in spans)
         for kind, rx in self.custom:
-            spans = _resolve((m.start(), m.end(), kind) for m in rx.finditer(text) if m.end() > m.start())
-            text, count = _replace(text, spans), count + len(spans)
-        return text, count
+            custom = _merge((m.start(), m.end(), kind, 0) for m in rx.finditer(text) if m.end() > m.start())
+            text = _replace(text, custom)
+            kinds.update(k for _, _, k in custom)
+        return text, kinds
+
+    def redact(self, text: str) -> tuple[str, int]:
+        out, kinds = self.redact_kinds(text)
+        return out, kinds.total()
+
+    def redact_value_kinds(self, value: Any) -> tuple[Any, Counter[str]]:
+        """Every string inside a JSON-like value redacted, and the count per kind. Dict keys are kept; a
+        string under a key that names a secret (`{"DB_PASSWORD": "hunter2"}`) is replaced whole."""
+        kinds: Counter[str] = Counter()
+
+        def walk(v: Any, key: str | None) -> Any:
+            if isinstance(v, str):
+                out, found = self.redact_kinds(v)
+                if not found and key is not None and (kind := value_is_secret(key, v)) is not None:
+                    out, found = f"[REDACTED:{kind}]", Counter({kind: 1})
+                kinds.update(found)
+                return out
+            if isinstance(v, list):
+                return [walk(item, None) for item in v]
+            if isinstance(v, dict):
+                return {k: walk(item, k if isinstance(k, str) else None) for k, item in v.items()}
+            return v
+
+        return walk(value, None), kinds
 
     def redact_value(self, value: Any) -> tuple[Any, int]:
         """Redact every string inside a JSON-like value (dict keys are kept as they are)."""
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, list):
-            total, out = 0, []
-            for v in value:
-                nv, n = self.redact_value(v)
-                out.append(nv)
-                total += n
-            return out, total
-        if isinstance(value, dict):
-            total, res = 0, {}
-            for k, v in value.items():
-                nv, n = self.redact_value(v)
-                res[k] = nv
-                total += n
-            return res, total
-        return value, 0
+        out, kinds = self.redact_value_kinds(value)
+        return out, kinds.total()
+
+
+def _escape_safe(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """The span widened to whole escape sequences: cutting `\\n`, `\\"` or `\\u00e9` in two would leave
+    a lone backslash that escapes the marker's `[` or the string's closing quote."""
+    if (around := _escape_around(data, start)) is not None:
+        start = around[0]
+    if (around := _escape_around(data, end)) is not None:
+        end = around[1]
+    return start, end
+
+
+def _escape_around(data: bytes, i: int) -> tuple[int, int] | None:
+    """(start, end) of the escape sequence that position `i` falls strictly inside, if any."""
+    for k in range(i - 1, max(-1, i - 6), -1):
+        if data[k] == 0x5C and not _escaped_at(data, k):
+            stop = k + (6 if data[k + 1:k + 2] == b"u" and _HEX4.fullmatch(data, k + 2, k + 6) else 2)
+            return (k, min(stop, len(data))) if stop > i else None
+    return None
+
+
+_HEX4 = re.compile(rb"[0-9a-fA-F]{4}")
+
+
+def _escaped_at(data: bytes, i: int) -> bool:
+    """Whether the byte at `i` is the second half of an escape (an odd run of backslashes before it)."""
+    n = 0
+    while i - n - 1 >= 0 and data[i - n - 1] == 0x5C:
+        n += 1
+    return n % 2 == 1
 
 
 def _char_start(data: bytes, i: int) -> int:
@@ -183,14 +234,22 @@ def _char_end(data: bytes, i: int) -> int:
     return i
 
 
-def _resolve(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Overlapping matches: the earliest (then longest) wins."""
+def _merge(spans: Iterable[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
+    """Overlapping matches become one span covering them all — no part of either secret is left — named
+    by the kind of lowest priority among them (see `Rule.priority`)."""
     out: list[tuple[int, int, str]] = []
-    last_end = -1
-    for start, end, kind in sorted(spans, key=lambda x: (x[0], -x[1])):
-        if start >= last_end:
-            out.append((start, end, kind))
-            last_end = end
+    cur: list[Any] | None = None  # [start, end, kind, priority]
+    for start, end, kind, priority in sorted(spans, key=lambda x: (x[0], -x[1], x[3])):
+        if cur is not None and start < cur[1]:
+            cur[1] = max(cur[1], end)
+            if priority < cur[3]:
+                cur[2], cur[3] = kind, priority
+            continue
+        if cur is not None:
+            out.append((cur[0], cur[1], cur[2]))
+        cur = [start, end, kind, priority]
+    if cur is not None:
+        out.append((cur[0], cur[1], cur[2]))
     return out
 
 

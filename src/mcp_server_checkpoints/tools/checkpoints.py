@@ -21,7 +21,6 @@ from mcp_server_checkpoints.schemas.checkpoints import (
     OpenResult,
     SaveResult,
     SearchResult,
-    SemanticState,
     Status,
     StatusFilter,
     StatusResult,
@@ -56,7 +55,6 @@ def save_checkpoint(store: CheckpointStore, fields: CheckpointFields) -> SaveRes
 
 def search_checkpoints(
     store: CheckpointStore,
-    semantic: SemanticState,
     query: Annotated[str, Field(max_length=2_000, description="What the work was about; empty lists the most recent")] = "",
     project: Annotated[str | None, Field(max_length=500, description="Only this project")] = None,
     status: Annotated[
@@ -71,9 +69,10 @@ def search_checkpoints(
 
     Returns headers (id, title, goal, status, progress, next step, age); open one with open_checkpoint.
     """
-    hits = store.search(query, project=project, statuses=status, since_hours=since_hours, limit=limit,
-                        all_versions=all_versions)
-    return SearchResult(results=hits, semantic=semantic)
+    # The state reported is the one the search ran with (the model may finish loading meanwhile).
+    out = store.search_with_state(query, project=project, statuses=status, since_hours=since_hours, limit=limit,
+                                  all_versions=all_versions)
+    return SearchResult(results=out.hits, semantic=out.semantic)
 
 
 def open_checkpoint(
@@ -97,7 +96,7 @@ def open_checkpoint(
     return OpenResult(
         id=cp.id, title=cp.title, project=cp.project, status=cp.status, created_at=cp.created_at,
         updated_at=cp.updated_at, age_hours=age_hours(cp.created_at, utcnow()), parent_id=cp.parent_id,
-        session_id=cp.session_id, history=cp.history, summary_markdown=render_summary(cp),
+        session_id=cp.session_id, history=cp.history, redactions=cp.redactions, summary_markdown=render_summary(cp),
         integrity=Integrity(verified=verified, sha256=digest), **data,
     )
 

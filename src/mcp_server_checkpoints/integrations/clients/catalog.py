@@ -26,8 +26,11 @@ MEMORY_PACKAGE = "@modelcontextprotocol/server-memory"
 # trigger (PreCompact fires with `manual` and `auto`; new triggers are covered too).
 HOOKS: dict[str, tuple[str, str]] = {
     "PreCompact": ("", "pre-compact"),
+    "PostCompact": ("", "post-compact"),
     "SessionStart": ("startup|resume|clear|compact", "session-start"),
+    "SessionEnd": ("", "session-end"),
 }
+HOOK_SUBCOMMANDS = frozenset(sub for _, sub in HOOKS.values())
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,11 @@ def is_official_memory(entry: Any) -> bool:
 
 
 def hook_subcommand(command: Any) -> str | None:
-    """`pre-compact` / `session-start` when a hook command runs our `hook` command, else None."""
+    """The sub-command (`pre-compact`, `session-start`, …) when a hook command runs our `hook` command, else None."""
     if not isinstance(command, str):
         return None
     for tokens in (split_command(command), command.split()):  # the second keeps Windows backslashes
-        if len(tokens) >= 3 and tokens[-2] == "hook" and tokens[-1] in {"pre-compact", "session-start"} \
+        if len(tokens) >= 3 and tokens[-2] == "hook" and tokens[-1] in HOOK_SUBCOMMANDS \
                 and runs_us(tokens[0], tokens[1:]):
             return tokens[-1]
     return None

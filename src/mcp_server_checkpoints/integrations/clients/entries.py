@@ -17,6 +17,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from mcp_server_checkpoints.integrations.clients.catalog import (
     DEFAULT_NAME,
+    HOOK_SUBCOMMANDS,
     HOOKS,
     hook_subcommand,
     is_official_memory,
@@ -166,7 +167,7 @@ def remove_hooks(data: dict[str, Any]) -> list[str]:
         kept: list[Any] = []
         removed = False
         for group in groups:
-            ours = [i for sub in ("pre-compact", "session-start") for i in _ours_in(group, sub)]
+            ours = [i for sub in sorted(HOOK_SUBCOMMANDS) for i in _ours_in(group, sub)]
             if not ours:
                 kept.append(group)
                 continue

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mcp_server_checkpoints.domain.ids import ID_PATTERN, new_id, shown_id
+from mcp_server_checkpoints.domain.ids import ID_PATTERN, OWN_ID, new_id, shown_id
 from mcp_server_checkpoints.domain.records import (
     Checkpoint,
     PayloadRecord,
@@ -33,6 +34,7 @@ from mcp_server_checkpoints.errors import (
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.protocols import BackupResult, ImportReport, SearchOutcome, VerifyReport
 from mcp_server_checkpoints.storage.redact import Redactor
+from mcp_server_checkpoints.storage.sqlite import driver
 from mcp_server_checkpoints.storage.sqlite.db import Database, count_readonly
 from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
 from mcp_server_checkpoints.storage.sqlite.search import search as hybrid_search
@@ -51,8 +53,9 @@ TEXT_FIELDS = (
     "title", "goal", "project", "phase", "current_work", "next_step", "resume_instructions",
     "summary", "parent_id", "session_id", "agent_id",
 )
-def open_database(path: str | Path) -> Database:
-    return Database(path, MIGRATIONS)
+def open_database(path: str | Path, key: bytes | None = None) -> Database:
+    """The store's SQLite file (encrypted with SQLCipher when `key` is given), migrated on first use."""
+    return Database(path, MIGRATIONS, key=key)
 
 
 def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> dict[str, Any]:
@@ -60,6 +63,18 @@ def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> di
     if isinstance(model, (Checkpoint, PayloadRecord)):
         return dataclasses.asdict(model)
     return model.model_dump()
+
+
+def _report_columns(kinds: dict[str, int]) -> dict[str, Any]:
+    """The redaction report as stored: the total, and the count per kind (JSON)."""
+    return {"redactions": sum(kinds.values()), "redaction_kinds": json.dumps(kinds, sort_keys=True)}
+
+
+def _label(cid: str, k: int | None = None) -> str:
+    """How an import report names a checkpoint: ids of our own shape only (an imported id may be a secret)."""
+    if OWN_ID.match(cid):
+        return cid
+    return f"checkpoint {k} of the file (its id is not shown)" if k else "a checkpoint whose id is not shown"
 
 
 class SQLiteCheckpointStore:
@@ -83,37 +98,39 @@ class SQLiteCheckpointStore:
         self.diff_chain_max = diff_chain_max
 
     # -- writing -----------------------------------------------------------------------
-    def _redacted(self, model: CheckpointFields | Checkpoint) -> tuple[Any, int]:
-        """The same model with every secret in its text and payload replaced; and how many there were."""
+    def _redacted(self, model: CheckpointFields | Checkpoint) -> tuple[Any, Counter[str]]:
+        """The same model with every secret in its text and payload replaced; and how many of each kind there were."""
         data = _plain(model)
         payload = data.pop("payload")
-        clean, n = self.redactor.redact_value(data)
+        kept = data.pop("redactions", None)  # an imported checkpoint's own report: counts, not text
+        clean, kinds = self.redactor.redact_value_kinds(data)
         if payload is not None:
-            payload, m = self.redactor.redact_value(payload)
-            n += m
+            payload, more = self.redactor.redact_value_kinds(payload)
+            kinds.update(more)
         if isinstance(model, Checkpoint):
-            return checkpoint_from_data({**clean, "payload": payload}), n
+            return checkpoint_from_data({**clean, "redactions": kept or {}, "payload": payload}), kinds
         from mcp_server_checkpoints.schemas.checkpoints import Approach, Decision, FileChange, Payload
 
         # model_construct: the input was validated already, and a marker may be longer than the secret it replaced.
         for key, cls in (("files", FileChange), ("decisions", Decision), ("approaches", Approach)):
             clean[key] = [cls.model_construct(**item) for item in clean[key] or []]
         return type(model).model_construct(
-            **clean, payload=Payload.model_construct(**payload) if payload is not None else None), n
+            **clean, payload=Payload.model_construct(**payload) if payload is not None else None), kinds
 
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
         now = now or utcnow()
         check_text(fields.model_dump())
         if fields.payload is not None:
             self._check_size(text_size(fields.payload.model_dump()))  # before the work of redacting it
-        fields, redactions = self._redacted(fields)
+        fields, kinds = self._redacted(fields)
+        redactions = dict(sorted(kinds.items()))
         payload_plain = self._payload_bytes(fields.payload)
         ts = iso(now)
         cid = new_id(fields.title, now)
         project = fields.project if fields.project is not None else self.default_project
         with self.db.write() as c:
             row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts,
-                            redactions=redactions)
+                            **_report_columns(redactions))
             stored = self._insert(c, row, payload_plain)
             c.execute(
                 "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
@@ -189,20 +206,26 @@ class SQLiteCheckpointStore:
         marks = ", ".join("?" for _ in row)
         try:
             c.execute(f"INSERT INTO checkpoints ({cols}) VALUES ({marks})", tuple(row.values()))
-        except sqlite3.IntegrityError:
+        except driver.IntegrityError:
             raise InvalidInputError("a checkpoint with this id already exists") from None
         return stored
 
     def set_status(self, cid: str, status: str, note: str | None = None, *, now: datetime | None = None) -> StatusResult:
         if status not in STATUSES:
             raise InvalidInputError(f"unknown status; use one of: {', '.join(STATUSES)}")
+        found: Counter[str] = Counter()
         if note is not None:
             check_text(note, "note")
-            note, n = self.redactor.redact(note)
+            note, found = self.redactor.redact_kinds(note)
         ts = iso(now or utcnow())
         with self.db.write() as c:
-            if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cid,)).fetchone() is None:
+            row = c.execute("SELECT redaction_kinds FROM checkpoints WHERE id = ?", (cid,)).fetchone()
+            if row is None:
                 raise NotFoundError(self._not_found(cid))
+            if found:  # the note's secrets join the checkpoint's redaction report
+                kinds = dict(sorted((Counter(json.loads(row[0] or "{}")) + found).items()))
+                c.execute("UPDATE checkpoints SET redactions = ?, redaction_kinds = ? WHERE id = ?",
+                          (*_report_columns(kinds).values(), cid))
             write_status(c, cid, status, ts, note)
         return self.status_of(cid)
 
@@ -309,7 +332,8 @@ class SQLiteCheckpointStore:
     def _checkpoint(row: sqlite3.Row, history: list[StatusChange], payload: PayloadRecord | None) -> Checkpoint:
         data: dict[str, Any] = {k: row[k] for k in TEXT_FIELDS}
         data.update(id=row["id"], status=row["status"], progress=row["progress"],
-                    created_at=row["created_at"], updated_at=row["updated_at"], redactions=row["redactions"])
+                    created_at=row["created_at"], updated_at=row["updated_at"],
+                    redactions=json.loads(row["redaction_kinds"] or "{}"))
         for k in JSON_LIST_FIELDS:
             data[k] = json.loads(row[k] or "[]")
         cp = checkpoint_from_data(data)
@@ -409,18 +433,23 @@ class SQLiteCheckpointStore:
         for cp in sorted(items, key=lambda x: x.created_at):
             place(cp)
         prepared: list[tuple[Checkpoint, bytes | None]] = []
-        for cp in ordered:
+        for k, cp in enumerate(ordered, 1):
+            label = _label(cp.id, k)
             try:
-                check_text(dataclasses.asdict(cp), cp.id)
                 if not ID_PATTERN.match(cp.id):
                     raise InvalidInputError("id must be 1–200 letters, digits, '.', '_', ':' or '-'")
-                clean, n = self._redacted(cp)
-                cp = dataclasses.replace(clean, redactions=cp.redactions + n)
+                check_text(dataclasses.asdict(cp), "checkpoint")
+                clean, kinds = self._redacted(cp)
+                cp = dataclasses.replace(clean, redactions=dict(sorted((Counter(cp.redactions) + kinds).items())))
                 for ts in (cp.created_at, cp.updated_at, *(h.at for h in cp.history)):
-                    parse_iso(ts)
+                    try:
+                        parse_iso(ts)
+                    except ValueError:  # its message repeats the value
+                        raise InvalidInputError("a timestamp (created_at, updated_at or history[].at) is not"
+                                                " ISO 8601") from None
                 prepared.append((cp, self._payload_bytes(cp.payload)))
-            except (InvalidInputError, ValueError) as exc:
-                report.errors.append(f"{cp.id if ID_PATTERN.match(cp.id) else '(bad id)'}: {exc}")
+            except InvalidInputError as exc:
+                report.errors.append(f"{label}: {exc}")
         with self.db.write() as c:
             for cp, plain in prepared:
                 if c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cp.id,)).fetchone():
@@ -428,17 +457,17 @@ class SQLiteCheckpointStore:
                         report.skipped_existing += 1
                         continue
                     if c.execute("SELECT 1 FROM checkpoints WHERE parent_id = ?", (cp.id,)).fetchone():
-                        report.errors.append(f"{cp.id}: has children in the database; cannot replace it")
+                        report.errors.append(f"{_label(cp.id)}: has children in the database; cannot replace it")
                         continue
                     c.execute("DELETE FROM checkpoint_status WHERE checkpoint_id = ?", (cp.id,))
                     c.execute("DELETE FROM checkpoints WHERE id = ?", (cp.id,))
                 if cp.parent_id and not c.execute("SELECT 1 FROM checkpoints WHERE id = ?", (cp.parent_id,)).fetchone():
-                    report.errors.append(f"{cp.id}: its parent is neither in the file nor in the database")
+                    report.errors.append(f"{_label(cp.id)}: its parent is neither in the file nor in the database")
                     continue
                 created = iso(parse_iso(cp.created_at))
                 updated = iso(parse_iso(cp.updated_at))
                 row = self._row(cp, cid=cp.id, status=cp.status, created_at=created, updated_at=updated,
-                                redactions=cp.redactions)
+                                **_report_columns(cp.redactions))
                 self._insert(c, row, plain)
                 history = cp.history or [StatusChange(status=cp.status, at=created)]
                 c.executemany(
@@ -490,7 +519,7 @@ class SQLiteCheckpointStore:
         The copy is counted through a read-only connection: opening it as a store would switch it to WAL.
         """
         path = self.db.backup(dest)
-        return BackupResult(path=path, checkpoints=count_readonly(path, "checkpoints"), bytes=path.stat().st_size)
+        return BackupResult(path=path, checkpoints=count_readonly(path, "checkpoints", self.db.key), bytes=path.stat().st_size)
 
     def verify(self) -> VerifyReport:
         """SQLite integrity_check, the FTS index check, and every payload's sha256.
@@ -508,7 +537,7 @@ class SQLiteCheckpointStore:
                 c = self.db.conn()
                 try:
                     c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('integrity-check')")
-                except sqlite3.DatabaseError:
+                except driver.DatabaseError:
                     report.problems.append("the full-text index does not match the checkpoints; run `ckpt reindex`")
                 ids = [r[0] for r in c.execute("SELECT id FROM checkpoints ORDER BY rowid")]
         except StorageError:

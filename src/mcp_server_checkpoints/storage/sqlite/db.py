@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mcp_server_checkpoints.domain.time import iso, utcnow
-from mcp_server_checkpoints.errors import DatabaseBusyError, StorageError
+from mcp_server_checkpoints.errors import DatabaseBusyError, EncryptionKeyError, StorageError
+from mcp_server_checkpoints.storage.sqlite import driver
 
 BUSY_TIMEOUT_MS = 15_000
 # After a checkpoint, the WAL file is truncated back to this size: a reader that held a snapshot
@@ -31,7 +33,7 @@ class Migration:
     apply: Callable[[sqlite3.Connection], None]
 
 
-def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
+def _translate(exc: Exception, path: Path) -> StorageError:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return DatabaseBusyError(
@@ -44,24 +46,61 @@ def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
     return StorageError(f"database error on {path}: {exc}")
 
 
-def count_readonly(path: Path, table: str) -> int:
+def open_connection(path: Path, key: bytes | None, *, readonly: bool = False, timeout_ms: int = BUSY_TIMEOUT_MS) -> Any:
+    """A connection to the file at `path` through the right driver, its key applied and checked.
+
+    Nothing is written before the key is known to open the file: a missing or wrong key leaves the
+    file (and the folder) as it was. Raises EncryptionKeyError with what to do.
+    """
+    state = driver.file_state(path)
+    if key is None and state == "other":
+        raise EncryptionKeyError(
+            f"the database {path} is damaged or is not a SQLite file: if it is an encrypted store, set"
+            " encryption_key_file (env CHECKPOINTS_KEY_FILE) to its key file; otherwise restore a backup")
+    if key is not None and state == "plain":
+        raise EncryptionKeyError(
+            f"the database {path} is not encrypted but a key file is set: encrypt it with `ckpt encrypt --key FILE`,"
+            " or unset encryption_key_file / CHECKPOINTS_KEY_FILE")
+    module = driver.cipher() if key is not None else driver.plain()
+    target = f"{path.resolve().as_uri()}?mode=ro" if readonly else str(path)
+    c = module.connect(target, uri=readonly, timeout=timeout_ms / 1000, isolation_level=None, check_same_thread=False)
+    try:
+        c.row_factory = module.Row
+        if key is not None:
+            c.execute("PRAGMA cipher_log_level = NONE")  # a wrong key is reported below, not on stderr
+            c.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+            try:
+                c.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except driver.DatabaseError:
+                raise EncryptionKeyError(
+                    f"the key file does not open the database {path} (another key, or a damaged file)") from None
+        # Sorts and temporary indexes stay in memory: a temporary file could hold clear text.
+        c.execute("PRAGMA temp_store=MEMORY")
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def count_readonly(path: Path, table: str, key: bytes | None = None) -> int:
     """Rows of `table` in the file at `path`, read without changing it (no migration, no journal-mode switch)."""
     try:
-        c = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        c = open_connection(path, key, readonly=True)
         try:
             return int(c.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
         finally:
             c.close()
-    except sqlite3.Error as exc:
+    except driver.Error as exc:
         raise _translate(exc, path) from None
 
 
 class Database:
     """One SQLite file with a connection per thread (sqlite3 connections are not shared across threads)."""
 
-    def __init__(self, path: str | Path, migrations: list[Migration]) -> None:
+    def __init__(self, path: str | Path, migrations: list[Migration], *, key: bytes | None = None) -> None:
         self.path = Path(path)
         self._migrations = migrations
+        self.key = key  # SQLCipher's raw key, or None: a plain SQLite file
         self._local = threading.local()
         self._lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
@@ -83,14 +122,13 @@ class Database:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
-            c = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
-            c.row_factory = sqlite3.Row
+            c: sqlite3.Connection = open_connection(self.path, self.key)
             c.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
             c.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
             c.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise _translate(exc, self.path) from None
         except OSError as exc:
             raise StorageError(f"cannot create the database at {self.path}: {exc.strerror}") from None
@@ -102,7 +140,7 @@ class Database:
         for c in conns:
             try:
                 c.close()
-            except sqlite3.Error:
+            except driver.Error:
                 pass
         self._local = threading.local()
 
@@ -113,7 +151,7 @@ class Database:
         c = self.conn()
         try:
             c.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise _translate(exc, self.path) from None
         try:
             yield c
@@ -123,7 +161,7 @@ class Database:
             raise
         try:
             c.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise _translate(exc, self.path) from None
@@ -134,7 +172,7 @@ class Database:
         c = self.conn()
         try:
             c.execute("BEGIN")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise _translate(exc, self.path) from None
         try:
             yield c
@@ -147,7 +185,7 @@ class Database:
         """Translate sqlite3 errors raised inside into StorageError with advice."""
         try:
             yield
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise _translate(exc, self.path) from None
 
     def integrity_check(self, max_errors: int = 20) -> list[str]:
@@ -156,12 +194,12 @@ class Database:
         A file too damaged to open or to check gives one line saying so instead of raising.
         """
         try:
-            c = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.Error as exc:
+            c = open_connection(self.path, self.key, readonly=True)
+        except driver.Error as exc:
             return [f"cannot open the file: {exc}"]
         try:
             return [str(r[0]) for r in c.execute(f"PRAGMA integrity_check({int(max_errors)})")]
-        except sqlite3.DatabaseError as exc:
+        except driver.DatabaseError as exc:
             return [f"cannot check the file: {exc}"]
         finally:
             c.close()
@@ -173,14 +211,15 @@ class Database:
         One step (all pages at once) reads a single snapshot: consistent while other processes
         write (WAL readers never block writers). The copy is written beside `dest` and renamed
         into place, so `dest` is either absent or complete; it is a self-contained rollback-journal
-        file (no -wal needed) that passed integrity_check.
+        file (no -wal needed) that passed integrity_check. An encrypted store's copy is encrypted with
+        the same key (SQLCipher's backup needs equal keys on both sides): a backup never holds clear text.
         """
         dest = Path(dest)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp.unlink(missing_ok=True)
-            target = sqlite3.connect(tmp, isolation_level=None)
+            target = open_connection(tmp, self.key)
             try:
                 self.conn().backup(target)
                 target.execute("PRAGMA journal_mode=DELETE")
@@ -190,7 +229,7 @@ class Database:
             if problems != ["ok"]:
                 raise StorageError(f"the backup of {self.path} failed its integrity check; run `ckpt verify` on the source")
             os.replace(tmp, dest)
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise _translate(exc, self.path) from None
         except OSError as exc:
             raise StorageError(f"cannot write the backup {dest}: {exc.strerror}") from None
@@ -211,9 +250,9 @@ class Database:
             if {m.version for m in self._migrations} <= done and max(done, default=0) <= known:
                 self._migrated = True
                 return known
-        except sqlite3.OperationalError:
+        except driver.OperationalError:
             pass  # no version table yet: a new database
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise _translate(exc, self.path) from None
         try:
             c.execute("BEGIN IMMEDIATE")
@@ -239,7 +278,7 @@ class Database:
                         (m.version, m.name, iso(utcnow())),
                     )
             c.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise _translate(exc, self.path) from None

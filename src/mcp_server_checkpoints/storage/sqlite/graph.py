@@ -89,23 +89,31 @@ class GraphStore:
         self.db = db
         self.semantic = semantic
         self.on_change = on_change  # called after an entity's text changed (the embedder re-embeds it)
-        # Observations are free text: secrets in them are redacted before they are stored, like every
-        # checkpoint field. Names and types are identifiers and are kept as given.
+        # Every string an operation is given passes the redaction gate first, identifiers included: a
+        # secret never reaches the file, and a name or observation holding one is looked up, matched
+        # and deleted by the same redacted text it was stored as (redaction is deterministic).
         self.redactor = redactor or Redactor.build()
 
     def _changed(self, entity_ids: Sequence[int]) -> None:
         if entity_ids and self.on_change is not None:
             self.on_change()
 
-    def _clean(self, observations: Sequence[str]) -> list[str]:
-        return [self.redactor.redact(o)[0] for o in observations]
+    def redacted(self, texts: Sequence[str]) -> list[str]:
+        return [self.redactor.redact(o)[0] for o in texts]
+
+    def redacted_entity(self, e: Entity) -> Entity:
+        name, kind = self.redacted([e.name, e.entityType])
+        return e.model_copy(update={"name": name, "entityType": kind, "observations": self.redacted(e.observations)})
+
+    def redacted_relation(self, r: Relation) -> Relation:
+        return Relation.of(*self.redacted(list(r.key())))
 
     # -- writes --------------------------------------------------------------------------
     def create_entities(self, entities: Sequence[Entity]) -> list[Entity]:
         """Create the entities whose name is new; returns those created (as stored), in order."""
         for e in entities:
             check_strings([e.name, e.entityType, *e.observations], "an entity")
-        entities = [e.model_copy(update={"observations": self._clean(e.observations)}) for e in entities]
+        entities = [self.redacted_entity(e) for e in entities]
         created: list[Entity] = []
         touched: list[int] = []
         with self.db.write() as c:
@@ -124,6 +132,7 @@ class GraphStore:
         """Create the relations whose (from, to, relationType) triple is new; endpoints are not checked."""
         for r in relations:
             check_strings(r.key(), "a relation")
+        relations = [self.redacted_relation(r) for r in relations]
         with self.db.write() as c:
             return [r for r in relations if insert_relation(c, r.key())]
 
@@ -131,7 +140,8 @@ class GraphStore:
         """Append observations not already on the entity; a missing entity fails the whole call."""
         for a in additions:
             check_strings([a.entityName, *a.contents], "an observation")
-        additions = [a.model_copy(update={"contents": self._clean(a.contents)}) for a in additions]
+        additions = [a.model_copy(update={"entityName": self.redacted([a.entityName])[0],
+                                          "contents": self.redacted(a.contents)}) for a in additions]
         results: list[AddedObservations] = []
         touched: list[int] = []
         with self.db.write() as c:
@@ -172,7 +182,7 @@ class GraphStore:
         """
         check_strings(names, "an entity name")
         with self.db.write() as c:
-            wanted, params = _listed(c, list(dict.fromkeys(names)))
+            wanted, params = _listed(c, list(dict.fromkeys(self.redacted(names))))
             ids = [r[0] for r in c.execute(f"SELECT id FROM graph_entities WHERE name IN {wanted}", params)]
             c.execute(f"DELETE FROM graph_entities WHERE name IN {wanted}", params)
             c.execute(f"DELETE FROM graph_relations WHERE from_name IN {wanted} OR to_name IN {wanted}", params + params)
@@ -186,6 +196,8 @@ class GraphStore:
         """
         for d in deletions:
             check_strings([d.entityName, *d.observations], "an observation")
+        deletions = [d.model_copy(update={"entityName": self.redacted([d.entityName])[0],
+                                          "observations": self.redacted(d.observations)}) for d in deletions]
         touched: list[int] = []
         with self.db.write() as c:
             for d in deletions:
@@ -202,6 +214,7 @@ class GraphStore:
     def delete_relations(self, relations: Sequence[Relation]) -> None:
         for r in relations:
             check_strings(r.key(), "a relation")
+        relations = [self.redacted_relation(r) for r in relations]
         with self.db.write() as c:
             c.executemany("DELETE FROM graph_relations WHERE from_name = ? AND to_name = ? AND relation_type = ?",
                           [r.key() for r in relations])
@@ -262,7 +275,7 @@ class GraphStore:
         """The named entities that exist, in insertion order, and the relations touching them."""
         check_strings(names, "an entity name")
         with self.db.read() as c:
-            listed, params = _listed(c, names)
+            listed, params = _listed(c, self.redacted(names))
             entities = self._entities(
                 c, f"SELECT id, name, entity_type FROM graph_entities WHERE name IN {listed} ORDER BY id", params)
             return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))

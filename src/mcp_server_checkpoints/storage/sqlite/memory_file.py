@@ -69,6 +69,9 @@ def import_lines(graph: GraphStore, lines: Iterable[str | bytes]) -> MemoryImpor
             entities.append((n, item))
         else:
             relations.append((n, item))
+    # Through the graph's redaction gate, as its tools are: names, types, observations and relations.
+    entities = [(n, graph.redacted_entity(e)) for n, e in entities]
+    relations = [(n, graph.redacted_relation(r)) for n, r in relations]
     touched: list[int] = []
     with graph.db.write() as c:
         for n, e in entities:

@@ -187,6 +187,12 @@ def _m7_graph_trigrams(db: sqlite3.Connection) -> None:
         db.execute(sql)
 
 
+def _m8_redaction_kinds(db: sqlite3.Connection) -> None:
+    """The redaction report per kind (`{"github-token": 2}`); rows from before it keep their total as "secret"."""
+    db.execute("ALTER TABLE \"checkpoints\" ADD COLUMN \"redaction_kinds\" TEXT NOT NULL DEFAULT '{}'")
+    db.execute("UPDATE checkpoints SET redaction_kinds = json_object('secret', redactions) WHERE redactions > 0")
+
+
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
     Migration(2, "embedding vectors", _m2_vectors),
@@ -194,4 +200,5 @@ MIGRATIONS = [
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
     Migration(5, "knowledge-graph entity vectors, dropped when the entity changes", _m5_entity_vectors),
     Migration(7, "trigram index for search_nodes' substring match", _m7_graph_trigrams),
+    Migration(8, "redaction report per kind", _m8_redaction_kinds),
 ]

@@ -87,7 +87,7 @@ def sync_snapshot(c: sqlite3.Connection, checkpoint_id: str) -> None:
     """Create or rewrite a checkpoint's entity and its `continues` relation, in the caller's transaction."""
 
     cur = c.cursor()
-    cur.row_factory = sqlite3.Row
+    cur.row_factory = c.row_factory  # rows by column name whatever the connection's driver (sqlite3 or SQLCipher)
     row = cur.execute("SELECT * FROM checkpoints WHERE id = ?", (checkpoint_id,)).fetchone()
     if row is None:
         return

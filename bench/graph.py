@@ -31,6 +31,10 @@ write. Then every operation is timed ``--samples`` times, round-robin, at size N
 * ``open_nodes`` -- 5 random names;
 * ``read_graph`` -- the whole graph (a few calls: at 100k it is ~20 MB of JSON).
 
+The client's own check of each structured result against the tool's output schema (``jsonschema``,
+pure Python, in ``mcp.ClientSession``) costs the same for both servers and dominates large reads;
+it is off unless ``--client-validation on``.
+
 Percentiles are linear interpolation between samples; "ratio" is official p50 / ours p50 (above 1:
 ours is faster). Nothing is asserted: the script only reports. The 1-minute load average before
 and after each server's run is printed with the table: other processes on the machine skew both.
@@ -136,12 +140,22 @@ def prepare(tmp: Path, who: str, lines: list[str]) -> None:
         db.close()
 
 
-async def run_one(params: StdioServerParameters, n: int, samples: int, seed: int) -> dict[str, list[float]]:
+async def _not_validated(name: str, result: Any) -> None:
+    """Stands in for ClientSession.validate_tool_result when --client-validation is off."""
+
+
+async def run_one(params: StdioServerParameters, n: int, samples: int, seed: int,
+                  validate: bool) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {op: [] for op in OPS}
     r = random.Random(seed + 1)
     fresh = iter(range(n, n + 10 * samples))
 
     async with Client(params) as client:
+        if not validate:
+            # The Python SDK checks every structured result against the tool's output schema with
+            # jsonschema in pure Python: ~1 ms per 15 entities, the same for both servers, and most of a
+            # large read's time. Off by default, so the table measures the servers.
+            setattr(client.session, "validate_tool_result", _not_validated)  # noqa: B010
         async def timed(op: str, tool: str, args: dict[str, Any]) -> None:
             t0 = time.perf_counter()
             res = await client.call_tool(tool, args)
@@ -192,7 +206,8 @@ async def main_async(args: argparse.Namespace) -> str:
                 prepare(Path(tmp), who, lines)
                 before = os.getloadavg()[0]
                 print(f"{who}: {n} entities (load {before:.1f})", file=sys.stderr)
-                results[who] = await run_one(servers(Path(tmp), args.semantic)[who], n, args.samples, args.seed)
+                results[who] = await run_one(servers(Path(tmp), args.semantic)[who], n, args.samples, args.seed,
+                                             args.client_validation == "on")
                 loads.append(f"{who} at {n:,}: {before:.1f} → {os.getloadavg()[0]:.1f}")
         for op in OPS:
             o, m = results["official"][op], results["ours"][op]
@@ -207,12 +222,15 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=100, help="timed calls per operation (read_graph: a few)")
     p.add_argument("--semantic", choices=["off", "on"], default="off",
                    help="ours with semantic search off (like for like, the default) or as configured")
+    p.add_argument("--client-validation", choices=["off", "on"], default="off",
+                   help="let the client check each result against the output schema (jsonschema; both servers pay it)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", default=None)
     args = p.parse_args()
     table = anyio.run(main_async, args)
     header = (f"Knowledge-graph latency, ms, stdio, official {OFFICIAL_PACKAGE}@{OFFICIAL_VERSION} vs "
-              f"mcp-server-checkpoints (Python {sys.version.split()[0]}, semantic {args.semantic}),"
+              f"mcp-server-checkpoints (Python {sys.version.split()[0]}, semantic {args.semantic},"
+              f" client-side output validation {args.client_validation}),"
               f" {args.samples} samples per operation\n\n")
     print(header + table)
     if args.out:

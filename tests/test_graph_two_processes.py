@@ -45,5 +45,10 @@ async def test_two_servers_write_one_graph(tmp_path: Path) -> None:
     [shared] = graph.open_nodes(["shared"]).entities
     assert sorted(shared.observations) == sorted(f"{n} {i}" for n in ("alpha", "beta") for i in range(ROUNDS))
     assert len(whole.relations) == 2 * ROUNDS
-    graph.db.conn().execute("INSERT INTO graph_fts(graph_fts) VALUES('integrity-check')")
+    c = graph.db.conn()
+    c.execute("INSERT INTO graph_fts(graph_fts) VALUES('integrity-check')")
+    # The trigram index follows search_lc through triggers, whichever process wrote the row.
+    c.execute("INSERT INTO graph_trigrams(graph_trigrams) VALUES('integrity-check')")
+    assert [e.name for e in graph.search_nodes("BETA 5").entities] == ["shared"]  # `beta 5`, `beta 50`...
+    assert [e.name for e in graph.search_nodes("ALPHA-59").entities] == ["alpha-59"]
     graph.db.close()

@@ -196,3 +196,17 @@ def test_secrets_in_observations_are_redacted(tmp_path: Path) -> None:
     g.add_observations([ObservationAddition(entityName="deploy", contents=["token ghp_1234567890abcdefghijklmnopqrstuvwxYZ"])])
     text = g.read_graph().model_dump_json()
     assert "hunter2" not in text and "ghp_1234567890" not in text and "plain fact" in text
+
+
+def test_names_and_observations_holding_nul_work_in_every_tool(graph: GraphStore) -> None:
+    """json_each() cuts strings at NUL; lists holding one take another path (the official server takes any string)."""
+    graph.create_entities([E("a\x00b", "t\x00", "x\x00y", "keep"), E("a", "t", "x")])
+    graph.create_relations([R("a\x00b", "a"), R("ghost", "a\x00b"), R("a", "ghost")])
+    assert names(graph.open_nodes(["a\x00b"])) == ["a\x00b"]
+    assert graph.open_nodes(["a\x00b"]).relations == [R("a\x00b", "a"), R("ghost", "a\x00b")]
+    assert names(graph.read_graph(entity_types=["t\x00"])) == ["a\x00b"]
+    graph.delete_observations([ObservationDeletion(entityName="a\x00b", observations=["x\x00y"])])
+    assert graph.open_nodes(["a\x00b"]).entities == [E("a\x00b", "t\x00", "keep")]
+    graph.delete_entities(["a\x00b"])
+    g = graph.read_graph()
+    assert names(g) == ["a"] and g.relations == [R("a", "ghost")]

@@ -38,6 +38,7 @@ from mcp_server_checkpoints.search.lexical import fts_query
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite.db import Database
 from mcp_server_checkpoints.storage.sqlite.graph_rows import (
+    NUL,
     fold,
     insert_entity,
     insert_observations,
@@ -60,6 +61,20 @@ STATUS_OBSERVATION = re.compile(r"^Status:\s*(" + "|".join(re.escape(s) for s in
 
 # (connection, query, k) -> [(entity name, similarity)] best first: the semantic half of the fallback ranking.
 SemanticRanker = Callable[[sqlite3.Connection, str, int], list[tuple[str, float]]]
+
+
+def _listed(c: sqlite3.Connection, values: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """A subquery yielding `values`, and its parameters: json_each() unless a value holds NUL.
+
+    json_each() ends a string at its first NUL (an entity named `a\\x00b` could not be opened or
+    deleted), so such lists go through a temporary table, private to this connection (one per thread).
+    """
+    if not any(NUL in v for v in values):
+        return "(SELECT value FROM json_each(?))", (json.dumps(list(values)),)
+    c.execute("CREATE TEMP TABLE IF NOT EXISTS graph_values (value TEXT)")
+    c.execute("DELETE FROM temp.graph_values")
+    c.executemany("INSERT INTO temp.graph_values (value) VALUES (?)", [(v,) for v in values])
+    return "(SELECT value FROM temp.graph_values)", ()
 
 
 class EntityNotFoundError(NotFoundError):
@@ -166,13 +181,11 @@ class GraphStore:
         it); the entity comes back when the checkpoint next changes.
         """
         check_strings(names, "an entity name")
-        wanted = json.dumps(list(dict.fromkeys(self.redacted(names))))
         with self.db.write() as c:
-            ids = [r[0] for r in c.execute(
-                "SELECT id FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))", (wanted,))]
-            c.execute("DELETE FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))", (wanted,))
-            c.execute("DELETE FROM graph_relations WHERE from_name IN (SELECT value FROM json_each(?))"
-                      " OR to_name IN (SELECT value FROM json_each(?))", (wanted, wanted))
+            wanted, params = _listed(c, list(dict.fromkeys(self.redacted(names))))
+            ids = [r[0] for r in c.execute(f"SELECT id FROM graph_entities WHERE name IN {wanted}", params)]
+            c.execute(f"DELETE FROM graph_entities WHERE name IN {wanted}", params)
+            c.execute(f"DELETE FROM graph_relations WHERE from_name IN {wanted} OR to_name IN {wanted}", params + params)
             reindex(c, ids)
 
     def delete_observations(self, deletions: Sequence[ObservationDeletion]) -> None:
@@ -191,8 +204,9 @@ class GraphStore:
                 row = c.execute("SELECT id FROM graph_entities WHERE name = ?", (d.entityName,)).fetchone()
                 if row is None:
                     continue
-                c.execute("DELETE FROM graph_observations WHERE entity_id = ? AND derived = 0"
-                          " AND content IN (SELECT value FROM json_each(?))", (row[0], json.dumps(d.observations)))
+                listed, params = _listed(c, d.observations)
+                c.execute(f"DELETE FROM graph_observations WHERE entity_id = ? AND derived = 0 AND content IN {listed}",
+                          (row[0], *params))
                 touched.append(int(row[0]))
             reindex(c, touched)
         self._changed(touched)
@@ -218,12 +232,13 @@ class GraphStore:
                 entities = self._entities(c, "SELECT id, name, entity_type FROM graph_entities ORDER BY id", ())
                 relations = self._relations(c, "SELECT from_name, to_name, relation_type FROM graph_relations ORDER BY id", ())
             return KnowledgeGraph(entities=entities, relations=relations)
-        where, params = "1", []
         if entity_types is not None:
             check_strings(entity_types, "entityTypes")
-            where, params = "entity_type IN (SELECT value FROM json_each(?))", [json.dumps(list(entity_types))]
-        sql = f"SELECT id, name, entity_type FROM graph_entities WHERE {where} ORDER BY id LIMIT ? OFFSET ?"
         with self.db.read() as c:
+            where, params = ("1", ()) if entity_types is None else _listed(c, entity_types)
+            if entity_types is not None:
+                where = f"entity_type IN {where}"
+            sql = f"SELECT id, name, entity_type FROM graph_entities WHERE {where} ORDER BY id LIMIT ? OFFSET ?"
             entities = self._entities(c, sql, (*params, -1 if limit is None else limit, offset))
             return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
 
@@ -260,9 +275,9 @@ class GraphStore:
         """The named entities that exist, in insertion order, and the relations touching them."""
         check_strings(names, "an entity name")
         with self.db.read() as c:
+            listed, params = _listed(c, self.redacted(names))
             entities = self._entities(
-                c, "SELECT id, name, entity_type FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))"
-                   " ORDER BY id", (json.dumps(self.redacted(names)),))
+                c, f"SELECT id, name, entity_type FROM graph_entities WHERE name IN {listed} ORDER BY id", params)
             return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
 
     def ranked(self, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:
@@ -280,9 +295,9 @@ class GraphStore:
         if not rankings:
             return []
         names = rrf(*rankings)[:limit] if len(rankings) > 1 else rankings[0][:limit]
+        listed, params = _listed(c, names)
         found = {e.name: e for e in self._entities(
-            c, "SELECT id, name, entity_type FROM graph_entities WHERE name IN (SELECT value FROM json_each(?))",
-            (json.dumps(names),))}
+            c, f"SELECT id, name, entity_type FROM graph_entities WHERE name IN {listed}", params)}
         return [found[n] for n in names if n in found]
 
     @staticmethod
@@ -328,11 +343,10 @@ class GraphStore:
     def _relations_touching(self, c: sqlite3.Connection, names: Sequence[str]) -> list[Relation]:
         if not names:
             return []
-        wanted = json.dumps(list(names))
+        listed, params = _listed(c, names)
         return self._relations(
-            c, "SELECT from_name, to_name, relation_type FROM graph_relations"
-               " WHERE from_name IN (SELECT value FROM json_each(?1)) OR to_name IN (SELECT value FROM json_each(?1))"
-               " ORDER BY id", (wanted,))
+            c, f"SELECT from_name, to_name, relation_type FROM graph_relations"
+               f" WHERE from_name IN {listed} OR to_name IN {listed} ORDER BY id", params + params)
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as c:

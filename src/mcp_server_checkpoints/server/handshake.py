@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
 DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "handshake.json")
-# "0" switches the answers here off (every line waits for the SDK): only for comparing the two.
+# "0" switches the answers here off (the SDK answers every line): to compare the two, or to rule this out.
 FAST_ENV = "CHECKPOINTS_FAST_HANDSHAKE"
 FAST_METHODS = ("initialize", "tools/list", "ping")
 

@@ -19,10 +19,10 @@ import pytest
 
 from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition
+from mcp_server_checkpoints.search.fusion import RankingOptions, fuse
 from mcp_server_checkpoints.search.vectors import VectorIndex
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
 from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
-from mcp_server_checkpoints.storage.sqlite.search import fuse
 from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 # Words the fake treats as one concept, so "login token" is near "JWT refresh" without sharing a word.
@@ -77,16 +77,16 @@ def test_ties_go_to_live_work_then_recency() -> None:
     old = {"id": "old", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
     new = {"id": "new", "status": "paused", "created_at": "2026-01-05T00:00:00.000000Z", "updated_at": "2026-01-05T00:00:00.000000Z"}
     live = {"id": "live", "status": "in-progress", "created_at": "2025-01-01T00:00:00.000000Z", "updated_at": "2025-01-01T00:00:00.000000Z"}
-    ranked = fuse([(old, 1.0)], [(new, 0.5)], fusion="rrf")  # same rank in one list each: a tie
+    ranked = fuse([(old, 1.0)], [(new, 0.5)])  # same rank in one list each: a tie
     assert [r["id"] for r in ranked] == ["new", "old"]
-    ranked = fuse([(old, 1.0)], [(live, 0.5)], fusion="rrf")
+    ranked = fuse([(old, 1.0)], [(live, 0.5)])
     assert [r["id"] for r in ranked] == ["live", "old"]
 
 
 def test_weighted_fusion_normalises_bm25() -> None:
     a = {"id": "a", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
     b = {"id": "b", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
-    ranked = fuse([(a, 20.0), (b, 10.0)], [(b, 0.9), (a, 0.1)], fusion="weighted", weight=0.3)
+    ranked = fuse([(a, 20.0), (b, 10.0)], [(b, 0.9), (a, 0.1)], RankingOptions(fusion="weighted", weight=0.3))
     assert [r["id"] for r in ranked] == ["b", "a"]
     assert ranked[0]["score"] == pytest.approx(0.3 * 0.5 + 0.7 * 0.9)
 

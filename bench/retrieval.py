@@ -71,17 +71,16 @@ TITLE_CHARS = 80  # the PreCompact hook's title: the first request's first line,
 RANKERS: list[tuple[str, RankingOptions]] = [
     ("lexical only (bm25)", RankingOptions(mode="lexical")),
     ("semantic only (cosine, passages)", RankingOptions(mode="semantic")),
-    ("hybrid — default (RRF, passages, filler stripped)", DEFAULT),
+    (f"hybrid — default ({DEFAULT.fusion}, lexical share {DEFAULT.weight}, passages, filler stripped)", DEFAULT),
 ]
 VARIANTS: list[tuple[str, RankingOptions]] = [
     ("semantic only, one vector per checkpoint", RankingOptions(mode="semantic", passages=False)),
     ("hybrid, old default (weighted 0.3 bm25/best + 0.7 cos, one vector)",
      RankingOptions(fusion="weighted", weight=0.3, passages=False, strip_filler=False)),
-    ("hybrid, RRF, one vector per checkpoint", RankingOptions(passages=False)),
-    ("hybrid, RRF, filler kept", RankingOptions(strip_filler=False)),
-    ("hybrid, RRF lexical share 0.6", RankingOptions(weight=0.6)),
-    ("hybrid, RRF lexical share 0.4", RankingOptions(weight=0.4)),
-    ("hybrid, weighted 0.5 (passages)", RankingOptions(fusion="weighted", weight=0.5)),
+    ("hybrid, RRF", RankingOptions(fusion="rrf")),
+    ("hybrid, RRF, one vector per checkpoint", RankingOptions(fusion="rrf", passages=False)),
+    ("hybrid, weighted 0.5 bm25/best + 0.5 cos", RankingOptions(fusion="weighted", weight=0.5)),
+    ("hybrid, z-scores, filler kept", RankingOptions(fusion="zscore", strip_filler=False)),
 ]
 
 
@@ -174,6 +173,7 @@ class CachedEmbedder:
         if self.path is not None and self.new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, **self.cache)  # type: ignore[arg-type]
+            self.new = 0
 
 
 def build_store(path: Path, fields: Iterable[tuple[str, CheckpointFields]], embedder: Embedder) -> tuple[
@@ -354,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for mapping in mappings:
             fields = {d["id"]: to_fields(d, mapping) for d in docs}
+            print(f"retrieval: {mapping} mapping, embedding …", file=sys.stderr, flush=True)
             store, ids, embed_s = build_store(Path(tmp) / f"{mapping}.db", fields.items(), embedder)
+            embedder.save()
             n_passages = len(store.semantic.passage_index or []) if store.semantic else 0
             out.append(f"## Mapping: {mapping} titles ({len(docs)} checkpoints, {n_passages} passages, "
                        f"embedded in {embed_s:.1f} s)\n")
@@ -364,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             if fresh:
                 sets.append(("queries_fresh.jsonl (written after tuning)", fresh))
             for title, queries in sets:
+                print(f"retrieval: {mapping}: {title} …", file=sys.stderr, flush=True)
                 results = [(name, evaluate(store, queries, ids, opt)) for name, opt in rankers]
                 kinds = sorted({q["kind"] for q in queries}) + ["all"]
                 out += [table(title, results, kinds), ""]

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
               for n, (key, _, text) in enumerate(made, start=1)]
     words = sorted(len(text.split()) for _, _, text in made)
     with tempfile.TemporaryDirectory() as tmp:
+        print("sessions: embedding …", file=sys.stderr, flush=True)
         store, ids, embed_s = R.build_store(Path(tmp) / "sessions.db", fields, embedder)
+        embedder.save()
         n_passages = len(store.semantic.passage_index or []) if store.semantic else 0
         rankers = R.RANKERS + (R.VARIANTS if args.variants else [])
         results = [(name, R.evaluate(store, questions, ids, opt, target="session")) for name, opt in rankers]

@@ -67,7 +67,7 @@ def test_rrf_rewards_agreement_and_keeps_components() -> None:
     a = {"id": "a", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
     b = {"id": "b", "status": "paused", "created_at": "2026-01-02T00:00:00.000000Z", "updated_at": "2026-01-02T00:00:00.000000Z"}
     c = {"id": "c", "status": "paused", "created_at": "2026-01-03T00:00:00.000000Z", "updated_at": "2026-01-03T00:00:00.000000Z"}
-    ranked = fuse([(a, 9.0), (b, 5.0)], [(c, 0.9), (b, 0.8)])
+    ranked = fuse([(a, 9.0), (b, 5.0)], [(c, 0.9), (b, 0.8)], RankingOptions(fusion="rrf"))
     assert [r["id"] for r in ranked] == ["b", "c", "a"]  # b is in both lists; a and c tie: the newer first
     assert ranked[0]["lexical"] == 5.0 and ranked[0]["semantic"] == 0.8
     assert ranked[1]["lexical"] is None and ranked[2]["semantic"] is None

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from mcp_server_checkpoints.domain.ranking import rrf_scores
 from mcp_server_checkpoints.domain.statuses import STATUS_ORDER
 
-Fusion = Literal["rrf", "weighted"]
+Fusion = Literal["rrf", "weighted", "zscore"]
 Mode = Literal["hybrid", "lexical", "semantic"]
 
 
@@ -31,7 +31,7 @@ class RankingOptions:
     """
 
     mode: Mode = "hybrid"
-    fusion: Fusion = "rrf"
+    fusion: Fusion = "zscore"
     weight: float = 0.5
     passages: bool = True
     strip_filler: bool = True
@@ -55,6 +55,17 @@ def fuse(lexical: Ranked, semantic: Ranked, options: RankingOptions = DEFAULT) -
                             weights=(options.weight, 1.0 - options.weight))
         for key, score in scores.items():
             rows[key]["score"] = score
+    elif options.fusion == "zscore":
+        # Each side's scores as standard scores over its own candidates (a candidate the side did not
+        # return gets its lowest): a clear outlier (a rare word matched exactly, a close paraphrase)
+        # stands out on its side, and a side whose candidates all score alike (every checkpoint about
+        # as near) moves nobody much.
+        for side, ranked, w in (("lexical", lexical, options.weight), ("semantic", semantic, 1.0 - options.weight)):
+            z = _standard([s for _, s in ranked])
+            floor = min(z, default=0.0)
+            got = {row["id"]: zi for (row, _), zi in zip(ranked, z, strict=True)}
+            for key, r in rows.items():
+                r["score"] = r.get("score", 0.0) + w * got.get(key, floor)
     else:
         best = max((s for _, s in lexical), default=0.0) or 1.0
         for r in rows.values():
@@ -63,6 +74,14 @@ def fuse(lexical: Ranked, semantic: Ranked, options: RankingOptions = DEFAULT) -
     for r in rows.values():
         r.setdefault("score", 0.0)
     return by_score(rows.values())
+
+
+def _standard(scores: list[float]) -> list[float]:
+    if len(scores) < 2:
+        return [0.0] * len(scores)
+    mean = sum(scores) / len(scores)
+    sd = (sum((x - mean) ** 2 for x in scores) / len(scores)) ** 0.5
+    return [(x - mean) / sd if sd > 0 else 0.0 for x in scores]
 
 
 def by_score(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

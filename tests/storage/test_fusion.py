@@ -409,3 +409,20 @@ def test_worker_gives_way_to_a_busy_database_and_catches_up(store: SQLiteCheckpo
     finally:
         other.close()
         store.semantic.stop()
+
+
+def test_zscore_fusion_lets_a_clear_outlier_win_and_a_flat_side_count_little() -> None:
+    """Standard scores: bm25's clear winner (far above the rest) beats a checkpoint the embeddings put only
+    slightly ahead; rank fusion, which sees ranks only, would tie them."""
+    rows = [{"id": k, "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z",
+             "updated_at": "2026-01-01T00:00:00.000000Z"} for k in "abcd"]
+    a, b, c, d = rows
+    lexical = [(a, 30.0), (b, 5.0), (c, 4.0), (d, 3.0)]
+    semantic = [(b, 0.52), (a, 0.50), (c, 0.49), (d, 0.48)]
+    z = fuse(lexical, semantic, RankingOptions(fusion="zscore"))
+    assert z[0]["id"] == "a" and z[0]["lexical"] == 30.0 and z[0]["semantic"] == 0.50
+    r = fuse(lexical, semantic, RankingOptions(fusion="rrf"))
+    assert r[0]["score"] == pytest.approx(r[1]["score"])  # ranks 1+2 and 2+1
+    # A candidate one side did not return counts as that side's lowest, not as zero.
+    only_semantic = fuse([(a, 9.0), (b, 1.0)], [(c, 0.9), (a, 0.2), (b, 0.1)], RankingOptions(fusion="zscore"))
+    assert [x["id"] for x in only_semantic][0] == "a"

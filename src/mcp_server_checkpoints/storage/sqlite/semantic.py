@@ -72,16 +72,10 @@ def full_text(row: sqlite3.Row | dict[str, Any]) -> str:
     return "\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def passage_parts(row: sqlite3.Row | dict[str, Any]) -> list[str]:
-    """The fields a long checkpoint's passages are cut from: the free text (the headline fields are
-    short and already lead its own vector)."""
-    keys = row.keys()
-    parts = [row["goal"], row["current_work"], row["summary"], _items(row["decisions"]) if "decisions" in keys else None]
-    return [p for p in parts if p and p.strip()]
-
-
 def checkpoint_passages(passages: Passages, row: sqlite3.Row | dict[str, Any]) -> list[str]:
-    return passages.of(full_text(row), passage_parts(row))
+    """A long checkpoint's passages: windows over its whole searchable text (headline first)."""
+    whole = full_text(row)
+    return passages.of(whole, [whole])
 
 
 def embedding_text(row: sqlite3.Row | dict[str, Any]) -> str:
@@ -301,7 +295,7 @@ class SemanticIndex:
             whole = full_text(r)
             texts.append(whole[:TEXT_CHARS])
             owners.append((KIND, r["id"]))
-            for n, passage in enumerate(self.passages.of(whole, passage_parts(r))):
+            for n, passage in enumerate(self.passages.of(whole, [whole])):
                 texts.append(passage)
                 owners.append((PASSAGE_KIND, passage_ref(r["id"], n)))
         vectors = self._embed_giving_way(embedder, texts)

@@ -14,6 +14,13 @@ kept), with the real model (all-MiniLM-L6-v2, CPU) loaded and warm:
 * search p50/p95 (``SQLiteCheckpointStore.search`` with the default filters, limit 5), **including
   embedding the query**, for realistic 2-5 word queries (bench/latency.py's generator): hybrid,
   lexical only, and the query embedding alone.
+* passages: ``--passages P`` gives every checkpoint P passage vectors (noisy copies of its own, as
+  above: the cost of a top-k is the matrix size, not the values), as long checkpoints have (an
+  auto-captured checkpoint carries its compaction summary: the 84 real ones average ~12 passages
+  each, see bench/retrieval.py's table headers); the passage matrix's size is reported.
+* through MCP (``--mcp``): the real server (``python -m mcp_server_checkpoints serve``) spawned
+  over stdio on the same file, waited for until its model is warm, then ``search_checkpoints``
+  called by the real MCP client: p50/p95 of the round trip, as an agent sees it.
 * save: ``SQLiteCheckpointStore.save`` (what a tool call waits for: the vector is made in the background)
   and save + embedding that checkpoint (the background work per save).
 
@@ -25,6 +32,7 @@ off, alternating runs (bench/latency.py's method).
     .venv/bin/python bench/scale.py --sizes 10000 --samples 50 --spawn-runs 3
     .venv/bin/python bench/scale.py --keep ~/.cache/ckpt-bench   # reuse the populated files next time
     .venv/bin/python bench/scale.py --spawn-only --spawn-runs 10  # only stdio spawn → initialize
+    .venv/bin/python bench/scale.py --sizes 10000 --passages 4 --mcp --spawn-runs 0
 
 Nothing is asserted: the script prints a Markdown table (stdout; progress on stderr).
 """
@@ -103,6 +111,58 @@ def fill_vectors(store: SQLiteCheckpointStore, embedder: SentenceTransformerEmbe
     return rate
 
 
+def fill_passages(path: Path, per: int, model: str, seed: int) -> None:
+    """`per` passage vectors for every checkpoint: its own vector plus noise (sigma 0.1), re-normalised."""
+    rng = np.random.default_rng(seed + 7)
+    db = open_database(path)
+    with db.read() as c:
+        rows = c.execute("SELECT ref, vector FROM vectors WHERE kind = 'checkpoint' ORDER BY seq").fetchall()
+    for i in range(0, len(rows), 2_000):
+        batch = []
+        for ref, blob in rows[i:i + 2_000]:
+            base = np.frombuffer(blob, dtype="<f4")
+            for n in range(per):
+                v = base + rng.normal(0, 0.1, base.shape[0]).astype(np.float32)
+                batch.append((f"{ref}#{n}", model, base.shape[0], to_blob(v / np.linalg.norm(v))))
+        with db.write() as c:
+            c.executemany("INSERT OR REPLACE INTO vectors (kind, ref, model, dim, vector) VALUES ('passage', ?, ?, ?, ?)",
+                          batch)
+    db.close()
+
+
+def mcp_search(path: Path, tmp: Path, queries: list[str]) -> list[float]:
+    """search_checkpoints round trips through the real server over stdio, once its model is warm."""
+    import anyio
+    from mcp import Client, StdioServerParameters
+
+    env = {**L._child_env(tmp), "CHECKPOINTS_SEMANTIC": "true"}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server_checkpoints", "serve", "--db", str(path)],
+                                   env=env, cwd=str(tmp))
+
+    async def run() -> list[float]:
+        times: list[float] = []
+        async with Client(params) as client:
+            deadline = time.monotonic() + 300
+            while True:  # the model loads on a background thread; searches are lexical until then
+                res = await client.call_tool("search_checkpoints", {"query": queries[0]})
+                assert not res.is_error and isinstance(res.structured_content, dict), res
+                if res.structured_content.get("semantic") == "ready":
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit("scale: the server's model did not become ready in 5 minutes")
+                await anyio.sleep(0.5)
+            for q in queries[:10]:
+                await client.call_tool("search_checkpoints", {"query": q})
+            for q in queries:
+                t = time.perf_counter()
+                res = await client.call_tool("search_checkpoints", {"query": q})
+                times.append(time.perf_counter() - t)
+                assert not res.is_error, res
+        return times
+
+    return anyio.run(run)
+
+
 def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTransformerEmbedder,
             keep: Path | None) -> tuple[Path, str, str]:
     """A populated database to measure on (a scratch copy of the one kept in `keep`, if any), the fill
@@ -130,8 +190,13 @@ def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTran
 
 
 def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
-               embedder: SentenceTransformerEmbedder, keep: Path | None = None) -> dict[str, str]:
+               embedder: SentenceTransformerEmbedder, keep: Path | None = None, passages: int = 0,
+               mcp: bool = False) -> dict[str, str]:
     path, fill, rate = prepare(tmp, size, seed, sample, embedder, keep)
+    if passages:
+        t = time.perf_counter()
+        fill_passages(path, passages, embedder.model_name, seed)
+        progress(f"{passages} passage vectors per checkpoint written in {time.perf_counter() - t:.0f} s")
     store = SQLiteCheckpointStore(open_database(path))
     # Queries and new checkpoints come from a second generator that knows the stored titles, so a
     # reused file is measured with the same queries as a new one.
@@ -143,8 +208,9 @@ def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
     t = time.perf_counter()
     store.semantic = SemanticIndex.ready_with(store.db, embedder)
     load_s = time.perf_counter() - t
-    index = store.semantic.index
+    index, pindex = store.semantic.index, store.semantic.passage_index
     assert index is not None and len(index) == size, "every checkpoint should have a vector"
+    assert pindex is not None and len(pindex) == size * passages
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     queries = [gen.query() for _ in range(samples)]
     out: dict[str, list[float]] = {"hybrid": [], "lexical": [], "embed": []}
@@ -176,16 +242,19 @@ def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
         assert sem.embed_pending(limit=1) == 1
         save_embed.append(time.perf_counter() - t)
     store.db.close()
+    tool = mcp_search(path, tmp, queries) if mcp else []
     return {
         "size": f"{size:,}",
         "fill": fill,
         "embed rate": rate,
         "index load": f"{load_s * 1000:.0f} ms",
-        "matrix": f"{index.nbytes / 2**20:.1f} MiB",
+        "passages": f"{len(pindex):,}",
+        "matrix": f"{index.nbytes / 2**20:.1f} + {pindex.nbytes / 2**20:.1f} MiB",
         "rss": f"+{(rss1 - rss0) / 1024:.0f} MiB",
         "hybrid": f"{pct(out['hybrid'], 50):.1f} / {pct(out['hybrid'], 95):.1f}",
         "lexical": f"{pct(out['lexical'], 50):.1f} / {pct(out['lexical'], 95):.1f}",
         "embed": f"{pct(out['embed'], 50):.1f} / {pct(out['embed'], 95):.1f}",
+        "MCP tool": f"{pct(tool, 50):.1f} / {pct(tool, 95):.1f}" if tool else "—",
         "save": f"{pct(saves, 50):.1f} / {pct(saves, 95):.1f}",
         "save+embed": f"{pct(save_embed, 50):.1f} / {pct(save_embed, 95):.1f}",
     }
@@ -216,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--embed-sample", type=L._positive, default=2_000)
     p.add_argument("--spawn-runs", type=int, default=10)
     p.add_argument("--seed", type=int, default=20251122)
+    p.add_argument("--passages", type=int, default=0, help="passage vectors per checkpoint (long checkpoints)")
+    p.add_argument("--mcp", action="store_true", help="also search_checkpoints through the real server over stdio")
     p.add_argument("--spawn-only", action="store_true", help="only the stdio start-up comparison (no databases)")
     p.add_argument("--keep", type=Path, default=None, metavar="DIR",
                    help="keep the populated databases in DIR and reuse them on later runs (100k takes ~6 min to fill)")
@@ -227,15 +298,17 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             embedder = load_embedder()
             progress(f"model loaded in {time.perf_counter() - t:.1f} s")
-            rows = [bench_size(tmp, n, args.samples, args.seed, args.embed_sample, embedder, args.keep)
-                    for n in args.sizes]
+            rows = [bench_size(tmp, n, args.samples, args.seed, args.embed_sample, embedder, args.keep,
+                               args.passages, args.mcp) for n in args.sizes]
             cols = list(rows[0])
             lines += ["### Hybrid search at scale (ms, p50 / p95; model warm, query embedding included)", "",
                       "| " + " | ".join(cols) + " |", "|" + "---:|" * len(cols)]
             lines += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
             lines += ["", "hybrid / lexical: `SQLiteCheckpointStore.search`, default filters, limit 5; embed: the query"
                       " embedding alone; save: the call (embedding happens in the background); save+embed:"
-                      " the call plus embedding that checkpoint; rss: growth of the peak RSS while loading the index.", ""]
+                      " the call plus embedding that checkpoint; rss: growth of the peak RSS while loading the index"
+                      " (checkpoint and passage matrices); matrix: checkpoint + passage matrices; MCP tool:"
+                      " search_checkpoints round trip through the real server over stdio (model warm).", ""]
         if args.spawn_runs:
             spawn = bench_spawn(tmp, args.spawn_runs)
             bare = spawn["bare `MCPServer`"]

@@ -107,7 +107,7 @@ def test_new_database_schema_is_the_shipped_one(db_path: Path) -> None:
     later = got[len(expected.split("\n-- ")):]  # what migrations 5+ added, after everything v4 had
     assert "\n".join(got[:len(got) - len(later)]) == expected
     assert [x.split("\n")[0] for x in later] == ["-- trigger graph_entities_vectors_au", "-- trigger graph_entities_vectors_ad",
-                                                  "-- index vectors_kind_model",
+                                                  "-- index vectors_kind_model", "-- trigger checkpoints_passages_ad",
                                                   *(f"-- table graph_trigrams{t}" for t in ("", "_data", "_idx", "_docsize",
                                                                                              "_config")),
                                                   *(f"-- trigger graph_trigrams_a{t}" for t in "idu")]

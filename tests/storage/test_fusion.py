@@ -19,10 +19,10 @@ import pytest
 
 from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition
+from mcp_server_checkpoints.search.fusion import RankingOptions, fuse
 from mcp_server_checkpoints.search.vectors import VectorIndex
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore
 from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
-from mcp_server_checkpoints.storage.sqlite.search import fuse
 from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 # Words the fake treats as one concept, so "login token" is near "JWT refresh" without sharing a word.
@@ -67,7 +67,7 @@ def test_rrf_rewards_agreement_and_keeps_components() -> None:
     a = {"id": "a", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
     b = {"id": "b", "status": "paused", "created_at": "2026-01-02T00:00:00.000000Z", "updated_at": "2026-01-02T00:00:00.000000Z"}
     c = {"id": "c", "status": "paused", "created_at": "2026-01-03T00:00:00.000000Z", "updated_at": "2026-01-03T00:00:00.000000Z"}
-    ranked = fuse([(a, 9.0), (b, 5.0)], [(c, 0.9), (b, 0.8)])
+    ranked = fuse([(a, 9.0), (b, 5.0)], [(c, 0.9), (b, 0.8)], RankingOptions(fusion="rrf"))
     assert [r["id"] for r in ranked] == ["b", "c", "a"]  # b is in both lists; a and c tie: the newer first
     assert ranked[0]["lexical"] == 5.0 and ranked[0]["semantic"] == 0.8
     assert ranked[1]["lexical"] is None and ranked[2]["semantic"] is None
@@ -77,16 +77,16 @@ def test_ties_go_to_live_work_then_recency() -> None:
     old = {"id": "old", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
     new = {"id": "new", "status": "paused", "created_at": "2026-01-05T00:00:00.000000Z", "updated_at": "2026-01-05T00:00:00.000000Z"}
     live = {"id": "live", "status": "in-progress", "created_at": "2025-01-01T00:00:00.000000Z", "updated_at": "2025-01-01T00:00:00.000000Z"}
-    ranked = fuse([(old, 1.0)], [(new, 0.5)], fusion="rrf")  # same rank in one list each: a tie
+    ranked = fuse([(old, 1.0)], [(new, 0.5)])  # same rank in one list each: a tie
     assert [r["id"] for r in ranked] == ["new", "old"]
-    ranked = fuse([(old, 1.0)], [(live, 0.5)], fusion="rrf")
+    ranked = fuse([(old, 1.0)], [(live, 0.5)])
     assert [r["id"] for r in ranked] == ["live", "old"]
 
 
 def test_weighted_fusion_normalises_bm25() -> None:
     a = {"id": "a", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
     b = {"id": "b", "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z", "updated_at": "2026-01-01T00:00:00.000000Z"}
-    ranked = fuse([(a, 20.0), (b, 10.0)], [(b, 0.9), (a, 0.1)], fusion="weighted", weight=0.3)
+    ranked = fuse([(a, 20.0), (b, 10.0)], [(b, 0.9), (a, 0.1)], RankingOptions(fusion="weighted", weight=0.3))
     assert [r["id"] for r in ranked] == ["b", "a"]
     assert ranked[0]["score"] == pytest.approx(0.3 * 0.5 + 0.7 * 0.9)
 
@@ -409,3 +409,20 @@ def test_worker_gives_way_to_a_busy_database_and_catches_up(store: SQLiteCheckpo
     finally:
         other.close()
         store.semantic.stop()
+
+
+def test_zscore_fusion_lets_a_clear_outlier_win_and_a_flat_side_count_little() -> None:
+    """Standard scores: bm25's clear winner (far above the rest) beats a checkpoint the embeddings put only
+    slightly ahead; rank fusion, which sees ranks only, would tie them."""
+    rows = [{"id": k, "status": "paused", "created_at": "2026-01-01T00:00:00.000000Z",
+             "updated_at": "2026-01-01T00:00:00.000000Z"} for k in "abcd"]
+    a, b, c, d = rows
+    lexical = [(a, 30.0), (b, 5.0), (c, 4.0), (d, 3.0)]
+    semantic = [(b, 0.52), (a, 0.50), (c, 0.49), (d, 0.48)]
+    z = fuse(lexical, semantic, RankingOptions(fusion="zscore"))
+    assert z[0]["id"] == "a" and z[0]["lexical"] == 30.0 and z[0]["semantic"] == 0.50
+    r = fuse(lexical, semantic, RankingOptions(fusion="rrf"))
+    assert r[0]["score"] == pytest.approx(r[1]["score"])  # ranks 1+2 and 2+1
+    # A candidate one side did not return counts as that side's lowest, not as zero.
+    only_semantic = fuse([(a, 9.0), (b, 1.0)], [(c, 0.9), (a, 0.2), (b, 0.1)], RankingOptions(fusion="zscore"))
+    assert [x["id"] for x in only_semantic][0] == "a"

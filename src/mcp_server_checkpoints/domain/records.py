@@ -117,6 +117,7 @@ class SearchHit:
         "age_hours": "Hours since the checkpoint was saved",
         "lexical": "Lexical (bm25) component of the score, when the query had one",
         "semantic": "Semantic (cosine) component of the score, when embeddings were used",
+        "matched": "Why it was found: the passage that matched the query best, or the words bm25 matched",
     })}
 
     id: str
@@ -131,6 +132,7 @@ class SearchHit:
     score: float
     lexical: float | None = None
     semantic: float | None = None
+    matched: str | None = None
 
 
 @dataclass

@@ -10,6 +10,7 @@
 | natural-language request, clear unique match, ≤ 24 h        | 0.70–0.85   | confirm |
 | proactive check (no resume request), one recent candidate   | 0.60        | confirm |
 | ambiguous topic, > 24 h, or several close matches           | 0.30–0.65   | choose  |
+| words and meaning fit two different candidates (disputed)   | 0.30–0.58   | choose  |
 | nothing matching                                            | 0.0         | none    |
 
 Over 7 days nothing is applied without confirmation; completed and abandoned work is never offered
@@ -52,8 +53,13 @@ def for_explicit_id(age_hours: float, status: str, *, chosen: bool) -> Verdict:
     return Verdict("apply", 0.95, reasons)
 
 
-def for_topic(kind: Literal["formatted", "natural"], matches: list[float], best_age_hours: float) -> Verdict:
-    """`matches`: topic scores of the candidates, best first (already without completed/abandoned work)."""
+def for_topic(kind: Literal["formatted", "natural"], matches: list[float], best_age_hours: float,
+              *, disputed: bool = False) -> Verdict:
+    """`matches`: topic scores of the candidates, best first (already without completed/abandoned work).
+
+    `disputed`: the words (bm25) and the meaning (embeddings) each fit a different candidate well; the
+    request fits both about equally, so the user is asked, as for close matches.
+    """
     reasons = ["formatted continuation" if kind == "formatted" else "natural-language resume request"]
     if not matches or matches[0] < WEAK_MATCH:
         return Verdict("none", 0.0, reasons + ["no checkpoint matches the topic"])
@@ -62,6 +68,9 @@ def for_topic(kind: Literal["formatted", "natural"], matches: list[float], best_
     close = [m for m in matches[1:] if m >= WEAK_MATCH and best - m <= CLOSE]
     if close:
         return Verdict("choose", round(0.3 + 0.35 * best * 0.8, 2), reasons + [f"{len(close) + 1} close matches"])
+    if disputed:
+        return Verdict("choose", round(0.3 + 0.35 * best * 0.8, 2),
+                       reasons + ["the words fit one checkpoint, the meaning another"])
     if best < STRONG_MATCH:
         return Verdict("choose", round(0.3 + 0.35 * best, 2), reasons + ["ambiguous topic"])
     if best_age_hours > DAY_HOURS:

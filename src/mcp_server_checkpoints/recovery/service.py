@@ -101,6 +101,8 @@ class _Scored:
     cp: Checkpoint
     age: float
     score: float
+    lexical: float = 0.0  # the topic's words found in the checkpoint (topic_match)
+    semantic: float = 0.0  # its meaning near the checkpoint's (semantic_match of the search's cosine)
 
 
 def _candidates(scored: list[_Scored]) -> list[Candidate]:
@@ -116,12 +118,27 @@ def _load(store: CheckpointStore, hits: list[SearchHit]) -> list[Checkpoint]:
 def _search_topic(store: CheckpointStore, det: Detection, project: str | None, now: datetime) -> list[_Scored]:
     query = " ".join(key_terms(det.topic))
     hits = store.search(query, project=project, statuses=list(OPEN_STATUSES), limit=MAX_CANDIDATES * 2, now=now)
-    cosine = {h.id: h.semantic for h in hits}  # present when search was hybrid (the model is ready)
-    scored = [_Scored(cp, age_hours(cp.created_at, now),
-                      max(topic_match(det.topic, cp), semantic_match(cosine.get(cp.id))))
-              for cp in _load(store, hits)]
+    # The search's cosine: present when it was hybrid (the model is ready); the best of the checkpoint's
+    # own vector and its passages.
+    cosine = {h.id: h.semantic for h in hits}
+    scored = []
+    for cp in _load(store, hits):
+        lexical, semantic = topic_match(det.topic, cp), semantic_match(cosine.get(cp.id))
+        scored.append(_Scored(cp, age_hours(cp.created_at, now), max(lexical, semantic), lexical, semantic))
     scored.sort(key=lambda s: (-s.score, s.age))
     return scored
+
+
+def disputed(scored: list[_Scored]) -> bool:
+    """Whether the topic's words and its meaning each fit a different candidate well (STRONG_MATCH):
+    "the auth work" has its word in "JWT refresh tokens for the API" (…/auth/refresh) while meaning
+    "OAuth login for the web app" as much. Either could be meant: the user should choose."""
+    if len(scored) < 2:
+        return False
+    by_words = max(scored, key=lambda s: s.lexical)
+    by_meaning = max(scored, key=lambda s: s.semantic)
+    return (by_words is not by_meaning and by_words.lexical >= confidence.STRONG_MATCH
+            and by_meaning.semantic >= confidence.STRONG_MATCH)
 
 
 def _recent(store: CheckpointStore, project: str | None, statuses: list[str], hours: float,
@@ -160,7 +177,8 @@ def recover(
         asked = True
     elif det.kind in ("formatted", "natural") and det.has_topic:
         scored = _search_topic(store, det, project, now)
-        verdict = confidence.for_topic(det.kind, [s.score for s in scored], scored[0].age if scored else 0.0)
+        verdict = confidence.for_topic(det.kind, [s.score for s in scored], scored[0].age if scored else 0.0,
+                                       disputed=disputed(scored))
         if verdict.action == "none":
             scored = []
         asked = True

@@ -38,3 +38,23 @@ def fts_query(text: str) -> str | None:
     if not words:
         return None
     return " OR ".join(f'"{w}"' for w in words)
+
+
+# Resume-request phrasing that says "resume", not what the work is. Embedded with the query, it pulls
+# every checkpoint toward the same "continuing work" direction (hub checkpoints win); the words alone
+# are already left out of the lexical query (STOPWORDS).
+_FILLER = re.compile(
+    r"\b(?:(?:let'?s|lets|can we|could we|we should|i want to|i'd like to|please)\s+)?"
+    r"(?:continue(?: with| on)?|resume|pick(?:ing)? up(?: where (?:we|i) left off)?(?: with| on)?|get back to|go back to"
+    r"|back to|carry on(?: with)?|keep going(?: with| on)?)\b"
+    r"|\bwhere (?:were we|we left off|did we leave off|was i)(?: with| on)?\b"
+    r"|\b(?:from )?(?:the |our )?(?:last|previous|earlier) (?:time|session|conversation|chat)\b"
+    r"|\bwhat (?:was|were) (?:i|we) (?:working on|doing)\b",
+    re.IGNORECASE,
+)
+
+
+def strip_filler(text: str) -> str:
+    """The query without its resume-request phrasing, for embedding; the text itself if nothing else is left."""
+    rest = re.sub(r"\s+", " ", _FILLER.sub(" ", text)).strip(" ,.;:!?-")
+    return rest if _WORD.search(rest) else text

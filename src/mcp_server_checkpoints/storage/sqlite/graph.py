@@ -21,7 +21,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mcp_server_checkpoints.domain.ranking import rrf
 from mcp_server_checkpoints.domain.statuses import STATUSES
 from mcp_server_checkpoints.domain.text import check_strings
 from mcp_server_checkpoints.domain.time import iso, utcnow
@@ -34,6 +33,7 @@ from mcp_server_checkpoints.schemas.graph import (
     ObservationDeletion,
     Relation,
 )
+from mcp_server_checkpoints.search.fusion import fuse_keys
 from mcp_server_checkpoints.search.lexical import fts_query
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite.db import Database
@@ -287,14 +287,11 @@ class GraphStore:
 
     def _ranked(self, c: sqlite3.Connection, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:
         lexical = self._lexical(c, query, limit)
-        rankings = [lexical] if lexical else []
-        if self.semantic is not None:
-            semantic = [name for name, _ in self.semantic(c, query, limit)]
-            if semantic:
-                rankings.append(semantic)
-        if not rankings:
+        semantic = [name for name, _ in self.semantic(c, query, limit)] if self.semantic is not None else []
+        if not lexical and not semantic:
             return []
-        names = rrf(*rankings)[:limit] if len(rankings) > 1 else rankings[0][:limit]
+        # One ranking alone keeps its order; both: the checkpoints' search fusion (search.fusion).
+        names = (fuse_keys(lexical, semantic) if lexical and semantic else lexical or semantic)[:limit]
         listed, params = _listed(c, names)
         found = {e.name: e for e in self._entities(
             c, f"SELECT id, name, entity_type FROM graph_entities WHERE name IN {listed}", params)}

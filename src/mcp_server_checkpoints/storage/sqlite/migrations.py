@@ -158,6 +158,24 @@ def _m5_entity_vectors(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX vectors_kind_model ON vectors (kind, model)")
 
 
+def _m6_passages(db: sqlite3.Connection) -> None:
+    # Long checkpoints get passage vectors (kind "passage", ref "<checkpoint id>#<n>"; search.passages),
+    # dropped with their checkpoint: the range below is the (kind, ref) unique index's, not a scan.
+    db.execute(
+        "CREATE TRIGGER checkpoints_passages_ad AFTER DELETE ON checkpoints BEGIN"
+        " DELETE FROM vectors WHERE kind = 'passage' AND ref >= old.id || '#' AND ref < old.id || '$'; END"
+    )
+    # Checkpoints embedded before passages existed whose text is longer than their one vector reads
+    # (semantic.TEXT_CHARS; counted generously): their vector is dropped, so the worker embeds them
+    # again, with passages. Short ones keep theirs.
+    db.execute(
+        "DELETE FROM vectors WHERE kind = 'checkpoint' AND ref IN (SELECT id FROM checkpoints WHERE"
+        " length(title) + length(goal) + coalesce(length(current_work), 0) + coalesce(length(next_step), 0)"
+        " + coalesce(length(remaining), 0) + coalesce(length(tags), 0) + coalesce(length(summary), 0)"
+        " + coalesce(length(decisions), 0) > 2000)"
+    )
+
+
 def _m7_graph_trigrams(db: sqlite3.Connection) -> None:
     """A trigram index over `graph_entities.search_lc`: search_nodes' substring match without a full scan.
 
@@ -199,6 +217,7 @@ MIGRATIONS = [
     Migration(3, "knowledge graph (memory-server tools), checkpoints as session-snapshot entities", _m3_graph),
     Migration(4, "count of redacted secrets per checkpoint", _m4_redactions),
     Migration(5, "knowledge-graph entity vectors, dropped when the entity changes", _m5_entity_vectors),
+    Migration(6, "passage vectors of long checkpoints, dropped with their checkpoint", _m6_passages),
     Migration(7, "trigram index for search_nodes' substring match", _m7_graph_trigrams),
     Migration(8, "redaction report per kind", _m8_redaction_kinds),
 ]

@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from mcp_server_checkpoints.domain.ranking import RRF_K
 from mcp_server_checkpoints.domain.records import SearchHit, SemanticState
-from mcp_server_checkpoints.domain.statuses import OPEN_STATUSES, STATUS_ORDER, STATUSES
+from mcp_server_checkpoints.domain.statuses import OPEN_STATUSES, STATUSES
 from mcp_server_checkpoints.domain.text import check_text
 from mcp_server_checkpoints.domain.time import age_hours, iso, utcnow
 from mcp_server_checkpoints.errors import InvalidInputError
-from mcp_server_checkpoints.search.lexical import BM25_WEIGHTS, fts_query
+from mcp_server_checkpoints.search.fusion import DEFAULT, RankingOptions, by_score, fuse
+from mcp_server_checkpoints.search.lexical import BM25_WEIGHTS, fts_query, strip_filler
+from mcp_server_checkpoints.search.passages import excerpt
 from mcp_server_checkpoints.storage.protocols import SearchOutcome
 from mcp_server_checkpoints.storage.sqlite.db import Database
+from mcp_server_checkpoints.storage.sqlite.semantic import EMBED_COLUMNS, checkpoint_passages, passage_owner
 
 if TYPE_CHECKING:
     from mcp_server_checkpoints.search.vectors import Matrix
@@ -41,8 +43,6 @@ HEADER = ("id", "title", "goal", "project", "status", "progress", "next_step", "
 HEADER_SQL = ", ".join(f"c.{col}" for col in HEADER)
 CANDIDATES = 100  # per ranker, before filters
 
-Fusion = Literal["rrf", "weighted"]
-Mode = Literal["hybrid", "lexical", "semantic"]
 
 
 @dataclass
@@ -175,58 +175,60 @@ def _rows_by(c: sqlite3.Connection, col: str, keys: list[Any], f: _Filter) -> li
     return rows
 
 
-def _semantic(c: sqlite3.Connection, sem: SemanticIndex, ranked: tuple[Matrix, list[tuple[str, float]]] | None,
-              f: _Filter, need: int) -> list[tuple[dict[str, Any], float]]:
-    """(row, cosine) for the checkpoints most similar to the query vector that pass the filters."""
-    index = sem.index
-    if index is None or ranked is None:
+def _semantic(c: sqlite3.Connection, sem: SemanticIndex, qvec: Matrix, f: _Filter, need: int,
+              passages: bool) -> list[tuple[dict[str, Any], float]]:
+    """(row, cosine) for the checkpoints most similar to the query vector that pass the filters.
+
+    A checkpoint's cosine is the best of its own vector's and (`passages`) its passages' (max
+    pooling); a row whose best was a passage carries it as `passage` (checkpoint id, n).
+    """
+    index, pindex = sem.index, sem.passage_index if passages else None
+    if index is None:
         return []
-    qvec, top = ranked
     k = CANDIDATES
     while True:
-        if k > CANDIDATES:
-            top = index.top_k(qvec, k, pool=_pool())
+        top = index.top_k(qvec, k, pool=_pool())
         cos = dict(top)
+        best_passage: dict[str, tuple[int, float]] = {}
+        if pindex is not None and len(pindex):
+            for ref, score in pindex.top_k(qvec, 4 * k, pool=_pool()):
+                cid, n = passage_owner(ref)
+                if score > best_passage.get(cid, (0, -2.0))[1]:
+                    best_passage[cid] = (n, score)
+            for cid, (_, score) in best_passage.items():
+                if score > cos.get(cid, -2.0):
+                    cos[cid] = score
         rows = _rows_by(c, "id", list(cos), f)
         if len(rows) >= need or len(top) < k or k >= len(index):
             break
         k = min(k * 10, len(index))  # the filters are selective: look further
-    out = [(dict(r), cos[r["id"]]) for r in rows]
+    out: list[tuple[dict[str, Any], float]] = []
+    for r in rows:
+        row = dict(r)
+        n_score = best_passage.get(row["id"])
+        if n_score is not None and n_score[1] >= cos[row["id"]]:
+            row["passage"] = (row["id"], n_score[0])
+        out.append((row, cos[row["id"]]))
     out.sort(key=lambda x: -x[1])
     return out
 
 
-def fuse(lexical: list[tuple[dict[str, Any], float]], semantic: list[tuple[dict[str, Any], float]],
-         fusion: Fusion = "rrf", weight: float = 0.5) -> list[dict[str, Any]]:
-    """One ranked list of rows (each with `score`, `lexical`, `semantic`) from the two ranked lists.
-
-    rrf: sum over rankers of weight / (RRF_K + rank); weighted: weight × bm25 / best bm25 +
-    (1 − weight) × cosine. `weight` is the lexical side's share.
-    """
-    rows: dict[str, dict[str, Any]] = {}
-    for row, s in lexical:
-        rows.setdefault(row["id"], {**row, "lexical": None, "semantic": None})["lexical"] = s
-    for row, s in semantic:
-        rows.setdefault(row["id"], {**row, "lexical": None, "semantic": None})["semantic"] = s
-    if fusion == "rrf":
-        for side, ranked, w in (("lexical", lexical, weight), ("semantic", semantic, 1.0 - weight)):
-            for rank, (row, _) in enumerate(ranked, start=1):
-                r = rows[row["id"]]
-                r["score"] = r.get("score", 0.0) + w / (RRF_K + rank)
-    else:
-        best = max((s for _, s in lexical), default=0.0) or 1.0
-        for r in rows.values():
-            lex = (r["lexical"] or 0.0) / best
-            r["score"] = weight * lex + (1.0 - weight) * max(r["semantic"] or 0.0, 0.0)
-    for r in rows.values():
-        r.setdefault("score", 0.0)
-    return _by_score(rows.values())
-
-
-def _by_score(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Best score first; ties to live work, then to the newest (two stable sorts; ISO times sort as text)."""
-    newest_first = sorted(rows, key=lambda r: r["created_at"], reverse=True)
-    return sorted(newest_first, key=lambda r: (-r["score"], STATUS_ORDER.get(r["status"], 9)))
+def _matched(c: sqlite3.Connection, sem: SemanticIndex | None, r: dict[str, Any], match: str | None) -> str | None:
+    """Why the hit was found: the passage that matched the query best, else bm25's best fragment."""
+    passage = r.get("passage")
+    if passage is not None and sem is not None:
+        row = c.execute(f"SELECT {EMBED_COLUMNS} FROM checkpoints c WHERE c.id = ?", (passage[0],)).fetchone()
+        pieces = checkpoint_passages(sem.passages, row) if row is not None else []
+        if passage[1] < len(pieces):
+            return excerpt(pieces[passage[1]], around=[t.strip('"') for t in (match or "").split(" OR ")])
+    if match is not None and r.get("lexical") is not None:
+        got = c.execute(
+            "SELECT snippet(checkpoints_fts, -1, '', '', ' … ', 24) FROM checkpoints_fts"
+            " WHERE checkpoints_fts MATCH ? AND rowid = (SELECT rowid FROM checkpoints WHERE id = ?)",
+            (match, r.get("matched_id", r["id"]))).fetchone()
+        if got is not None and got[0]:
+            return excerpt(str(got[0]))
+    return None
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -272,14 +274,11 @@ def search(
     limit: int = 5,
     all_versions: bool = False,
     now: datetime | None = None,
-    mode: Mode = "hybrid",
-    fusion: Fusion = "weighted",
-    weight: float = 0.3,
+    options: RankingOptions = DEFAULT,
 ) -> SearchOutcome:
     """Hybrid search when the model is ready, lexical otherwise; recency when the query is empty.
 
-    `mode`, `fusion` and `weight` exist for the retrieval benchmark; callers keep the defaults, which
-    bench/retrieval.py chose (weighted 0.3 × bm25/best + 0.7 × cosine: best MRR and recall@1 there).
+    `options`: how to rank (search.fusion; callers keep the default, the benchmark compares others).
     """
 
     now = now or utcnow()
@@ -291,7 +290,7 @@ def search(
     with db.read() as c:
         if semantic is not None and state == "ready":
             semantic.sync(c)
-        use_semantic = state == "ready" and mode != "lexical" and bool(query.strip())
+        use_semantic = state == "ready" and options.mode != "lexical" and bool(query.strip())
         if match is None and not use_semantic:
             rows = c.execute(
                 f"SELECT {HEADER_SQL} FROM checkpoints c WHERE {f.sql} ORDER BY c.created_at DESC LIMIT ?",
@@ -302,29 +301,32 @@ def search(
         else:
             # The query is embedded on another thread while bm25 runs here (torch and SQLite release
             # the GIL), then both threads scan half of the vector matrix each (see VectorIndex.top_k).
-            pending = _pool().submit(semantic.query_vector, query) if use_semantic and semantic is not None else None
+            embed_text = strip_filler(query) if options.strip_filler else query
+            pending = _pool().submit(semantic.query_vector, embed_text) if use_semantic and semantic is not None else None
             try:
                 lex = (_lexical(c, str(db.path), match, f, need, bounded=use_semantic)
-                       if match is not None and mode != "semantic" else [])
+                       if match is not None and options.mode != "semantic" else [])
             finally:
                 qvec = pending.result() if pending is not None else None
-            index = semantic.index if semantic is not None else None
-            nearest = (qvec, index.top_k(qvec, CANDIDATES, pool=_pool())) if qvec is not None and index is not None else None
-            sem = _semantic(c, semantic, nearest, f, need) if semantic is not None and nearest is not None else []
+            sem = (_semantic(c, semantic, qvec, f, need, options.passages)
+                   if semantic is not None and qvec is not None else [])
             if sem:
-                ranked = fuse(lex, sem, fusion, weight)
+                ranked = fuse(lex, sem, options)
             else:  # lexical only: the score stays bm25, as it always was
-                ranked = _by_score({**r, "score": s, "lexical": s, "semantic": None} for r, s in lex)
+                ranked = by_score({**r, "score": s, "lexical": s, "semantic": None} for r, s in lex)
+        for r in ranked[:limit if all_versions else need]:
+            r["matched_id"] = r["id"]  # the version that matched; the hit shows its lineage's newest
         if not all_versions:
             ranked = _newest_per_lineage(c, ranked, f, limit)
+        matched = [_matched(c, semantic, r, match) for r in ranked[:limit]]
     hits = [
         SearchHit(
             id=r["id"], title=r["title"], goal=r["goal"], project=r["project"], status=r["status"],
             progress=r["progress"], next_step=r["next_step"], updated_at=r["updated_at"],
             age_hours=age_hours(r["created_at"], now), score=round(r["score"], 6),
             lexical=None if r["lexical"] is None else round(r["lexical"], 4),
-            semantic=None if r["semantic"] is None else round(r["semantic"], 4),
+            semantic=None if r["semantic"] is None else round(r["semantic"], 4), matched=m,
         )
-        for r in ranked[:limit]
+        for r, m in zip(ranked[:limit], matched, strict=True)
     ]
     return SearchOutcome(hits=hits, semantic=state)

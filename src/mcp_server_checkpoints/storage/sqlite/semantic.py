@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mcp_server_checkpoints.errors import DatabaseBusyError
 from mcp_server_checkpoints.search.embedder import Embedder
+from mcp_server_checkpoints.search.passages import DEFAULT_PASSAGES, Passages
 from mcp_server_checkpoints.storage.sqlite.db import Database
 
 if TYPE_CHECKING:  # numpy comes with the `semantic` extra; lexical-only servers never import it
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 State = Literal["ready", "warming", "off"]
 KIND = "checkpoint"
+PASSAGE_KIND = "passage"  # ref: "<checkpoint id>#<n>", the n-th passage of a long checkpoint (search.passages)
 ENTITY_KIND = "entity"
 # search_nodes' ranked fallback offers an entity from this cosine up: with all-MiniLM-L6-v2,
 # unrelated text scored <= 0.15 and paraphrases 0.29-0.42 (bench/retrieval.py's corpus).
@@ -47,20 +49,47 @@ BATCH = 8  # small: a query waiting for the embedder waits for at most one batch
 BACKGROUND_BATCH = 1
 WORKER_BUSY_MS = 2_000
 
-EMBED_COLUMNS = "c.rowid AS rowid, c.id, c.title, c.goal, c.current_work, c.next_step, c.remaining, c.tags, c.summary"
+EMBED_COLUMNS = ("c.rowid AS rowid, c.id, c.title, c.goal, c.current_work, c.next_step, c.remaining, c.tags, c.summary,"
+                 " c.decisions")
+
+
+def _items(value: object) -> str:
+    try:
+        items = json.loads(value or "[]") if isinstance(value, str | type(None)) else value
+    except (TypeError, ValueError):
+        items = []
+    if not isinstance(items, list):
+        return str(items)
+    return "; ".join(" — ".join(str(v) for v in (i.get("decision"), i.get("reasoning")) if v) if isinstance(i, dict)
+                     else str(i) for i in items if i)
+
+
+def full_text(row: sqlite3.Row | dict[str, Any]) -> str:
+    """A checkpoint's searchable text, what the work is first: its vector reads the start, its passages all of it."""
+    keys = row.keys()
+    parts = [row["title"], row["goal"], row["current_work"], row["next_step"], _items(row["remaining"]),
+             _items(row["tags"]), row["summary"], _items(row["decisions"]) if "decisions" in keys else None]
+    return "\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def checkpoint_passages(passages: Passages, row: sqlite3.Row | dict[str, Any]) -> list[str]:
+    """A long checkpoint's passages: windows over its whole searchable text (headline first)."""
+    whole = full_text(row)
+    return passages.of(whole, [whole])
 
 
 def embedding_text(row: sqlite3.Row | dict[str, Any]) -> str:
-    """What is embedded for a checkpoint: what the work is first (the model reads ~200 words)."""
-    parts = [row["title"], row["goal"], row["current_work"], row["next_step"]]
-    for key in ("remaining", "tags"):
-        try:
-            items = json.loads(row[key] or "[]")
-        except (TypeError, ValueError):
-            items = []
-        parts.append("; ".join(str(i) for i in items if i))
-    parts.append(row["summary"])
-    return "\n".join(p.strip() for p in parts if p and p.strip())[:TEXT_CHARS]
+    """What is embedded as the checkpoint's own vector (the model reads ~200 words)."""
+    return full_text(row)[:TEXT_CHARS]
+
+
+def passage_ref(checkpoint_id: str, n: int) -> str:
+    return f"{checkpoint_id}#{n}"
+
+
+def passage_owner(ref: str) -> tuple[str, int]:
+    cid, _, n = ref.rpartition("#")
+    return cid, int(n)
 
 
 def entity_text(name: str, entity_type: str, observations: list[str]) -> str:
@@ -79,11 +108,14 @@ def as_matrix(embedder: Embedder, texts: list[str]) -> Matrix:
 class SemanticIndex:
     """Embeds checkpoints in a background thread and answers cosine top-k for a query."""
 
-    def __init__(self, db: Database, loader: Callable[[], Embedder] | None) -> None:
+    def __init__(self, db: Database, loader: Callable[[], Embedder] | None,
+                 passages: Passages = DEFAULT_PASSAGES) -> None:
         self.db = db
         self._loader = loader
+        self.passages = passages
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        self._passage_index: VectorIndex | None = None
         self._entities: VectorIndex | None = None
         self._failed = loader is None
         self._wake = threading.Event()
@@ -98,9 +130,9 @@ class SemanticIndex:
 
     # -- life cycle --------------------------------------------------------------------
     @classmethod
-    def ready_with(cls, db: Database, embedder: Embedder) -> SemanticIndex:
+    def ready_with(cls, db: Database, embedder: Embedder, passages: Passages = DEFAULT_PASSAGES) -> SemanticIndex:
         """An index whose model is already loaded (the CLI, tests, benchmarks); no thread is started."""
-        idx = cls(db, lambda: embedder)
+        idx = cls(db, lambda: embedder, passages)
         idx._become_ready(embedder)
         return idx
 
@@ -143,14 +175,16 @@ class SemanticIndex:
         self._embedder = embedder
         index = VectorIndex(kind=KIND, model=embedder.model_name, dim=embedder.dim)
         entities = VectorIndex(kind=ENTITY_KIND, model=embedder.model_name, dim=embedder.dim)
+        passages = VectorIndex(kind=PASSAGE_KIND, model=embedder.model_name, dim=embedder.dim)
         with self.db.read() as c:
             index.refresh(c)
             entities.refresh(c)
+            passages.refresh(c)
             stale = c.execute("SELECT COUNT(*) FROM vectors WHERE kind = ? AND model != ?",
                               (KIND, embedder.model_name)).fetchone()[0]
         if stale:
             log.warning("%d checkpoint vectors were made by another embedding model; re-embedding them", stale)
-        self._index, self._entities = index, entities
+        self._index, self._entities, self._passage_index = index, entities, passages
         self._ready.set()
 
     def _run(self) -> None:
@@ -252,20 +286,48 @@ class SemanticIndex:
         self.embedded += len(pending)
 
     def _store(self, embedder: Embedder, index: VectorIndex, rows: list[sqlite3.Row]) -> None:
+        """Embed each checkpoint's own text and, for a long one, its passages; store them in one transaction."""
         from mcp_server_checkpoints.search.vectors import to_blob
 
-        vectors = as_matrix(embedder, [embedding_text(r) for r in rows])
+        texts: list[str] = []
+        owners: list[tuple[str, str]] = []  # (kind, ref) of each text
+        for r in rows:
+            whole = full_text(r)
+            texts.append(whole[:TEXT_CHARS])
+            owners.append((KIND, r["id"]))
+            for n, passage in enumerate(self.passages.of(whole, [whole])):
+                texts.append(passage)
+                owners.append((PASSAGE_KIND, passage_ref(r["id"], n)))
+        vectors = self._embed_giving_way(embedder, texts)
         with self.db.write() as c:
             # Only checkpoints still there (one may have been replaced meanwhile: the trigger dropped its vector).
             present = {r[0] for r in c.execute(
                 f"SELECT id FROM checkpoints WHERE id IN ({', '.join('?' for _ in rows)})", [r["id"] for r in rows])}
+            for r in rows:  # a re-embedded checkpoint's passages are all new
+                c.execute("DELETE FROM vectors WHERE kind = ? AND ref >= ? AND ref < ?",
+                          (PASSAGE_KIND, r["id"] + "#", r["id"] + "$"))
             c.executemany(
                 "INSERT OR REPLACE INTO vectors (kind, ref, model, dim, vector) VALUES (?, ?, ?, ?, ?)",
-                [(KIND, r["id"], embedder.model_name, embedder.dim, to_blob(v))
-                 for r, v in zip(rows, vectors, strict=True) if r["id"] in present],
+                [(kind, ref, embedder.model_name, embedder.dim, to_blob(v))
+                 for (kind, ref), v in zip(owners, vectors, strict=True)
+                 if (ref if kind == KIND else passage_owner(ref)[0]) in present],
             )
             index.refresh(c)
+            if self._passage_index is not None:
+                self._passage_index.refresh(c)
         self.embedded += len(rows)
+
+    def _embed_giving_way(self, embedder: Embedder, texts: list[str]) -> Matrix:
+        """`as_matrix` in batches of BATCH, letting a waiting search use the model between batches
+        (a long checkpoint is dozens of passages: one call would hold the model for a second)."""
+        import numpy as np
+
+        parts = []
+        for i in range(0, len(texts), BATCH):
+            while i and self._queries and not self._stop.is_set():
+                time.sleep(0.002)
+            parts.append(as_matrix(embedder, texts[i:i + BATCH]))
+        return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
     def reindex(self, *, batch: int = 32, progress: Callable[[int], None] | None = None) -> int:
         """Re-embed every checkpoint with the current model (oldest first); returns how many."""
@@ -310,6 +372,8 @@ class SemanticIndex:
             return
         index.refresh(c)
         entities.refresh(c)
+        if self._passage_index is not None:
+            self._passage_index.refresh(c)
         newest = c.execute("SELECT MAX(rowid) FROM checkpoints").fetchone()[0] or 0
         if newest > self._seen_rowid:
             self._seen_rowid = newest
@@ -352,6 +416,10 @@ class SemanticIndex:
     @property
     def index(self) -> VectorIndex | None:
         return self._index
+
+    @property
+    def passage_index(self) -> VectorIndex | None:
+        return self._passage_index
 
 
 def _entity_texts(c: sqlite3.Connection, rows: list[sqlite3.Row] | list[tuple[Any, ...]]) -> list[tuple[str, str]]:

@@ -45,7 +45,7 @@ from tests.integrations.transcript_fixtures import SESSION, compact_summary_text
 
 from mcp_server_checkpoints.domain.time import iso, utcnow  # noqa: E402
 from mcp_server_checkpoints.integrations.claude_code.hooks import drift_since  # noqa: E402
-from mcp_server_checkpoints.integrations.claude_code.repo_state import Git  # noqa: E402
+from mcp_server_checkpoints.recovery.repo_state import Git  # noqa: E402
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database  # noqa: E402
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from mcp_server_checkpoints.integrations.claude_code import hooks
-from mcp_server_checkpoints.integrations.claude_code.repo_state import Git
+from mcp_server_checkpoints.recovery.repo_state import Git
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from tests.integrations.transcript_fixtures import Builder
 
@@ -52,3 +52,27 @@ def test_no_repository_no_section(tmp_path: Path) -> None:
     assert "repo" not in state
     ctx = hooks.session_start({**hook, "source": "resume"}, store, git=Git())
     assert ctx is not None and "CHANGED SINCE" not in ctx
+
+
+def test_recover_and_open_checkpoint_report_the_drift_too(tmp_path: Path) -> None:
+    """The recovered summary is the same wherever it is read: the recover tool and open_checkpoint say what
+    changed in the checkpoint's repository since it was saved, as session-start does."""
+    from mcp_server_checkpoints.recovery.service import recover
+    from mcp_server_checkpoints.tools.checkpoints import open_checkpoint
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "-c", "user.email=t@e", "-c", "user.name=T", "commit", "-q", "--allow-empty", "-m", "start")
+    b = Builder(session="s-tools", cwd=str(repo), branch="main").user("add the billing endpoint")
+    b.tool("Write", {"file_path": str(repo / "billing.py"), "content": "x\n"})
+    (repo / "billing.py").write_text("x\n")
+    store, _, _ = captured(tmp_path, b, repo)
+    git(repo, "-c", "user.email=t@e", "-c", "user.name=T", "commit", "-q", "--allow-empty", "-m", "later")
+    git(repo, "checkout", "-q", "-b", "other")
+    cp = store.latest_in_session("s-tools")
+    assert cp is not None and cp.project == str(repo)
+    opened = open_checkpoint(store, cp.id).summary_markdown
+    assert "CHANGED SINCE THE CHECKPOINT" in opened and "- 1 commit made since" in opened
+    result = recover(store, checkpoint_id=cp.id)
+    assert result.action == "apply" and "CHANGED SINCE THE CHECKPOINT" in result.text and "other" in result.text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_checkpoints.integrations.claude_code.repo_state import Git, check
+from mcp_server_checkpoints.recovery.repo_state import Git, check
 
 
 def git(repo: Path, *args: str) -> None:

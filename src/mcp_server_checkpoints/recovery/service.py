@@ -14,6 +14,7 @@ from mcp_server_checkpoints.errors import NotFoundError
 from mcp_server_checkpoints.recovery import confidence, templates
 from mcp_server_checkpoints.recovery.detect import Detection, detect, key_terms, topic_words
 from mcp_server_checkpoints.recovery.render import render_summary
+from mcp_server_checkpoints.recovery.repo_state import Git, drift_since
 from mcp_server_checkpoints.search.lexical import STOPWORDS
 from mcp_server_checkpoints.storage.protocols import CheckpointStore
 
@@ -191,7 +192,9 @@ def recover(
     if verdict.action == "apply":
         chosen = scored[0].cp
         store.set_status(chosen.id, "resumed", f"Resumed at: {iso(now)} (in a new conversation)", now=now)
-        text = render_summary(store.get(chosen.id, with_payload=False), now=now, emoji=emoji)
+        full = store.get(chosen.id, with_payload=False)
+        # What changed in the repository since (verified resume): the agent must not act on a stale picture.
+        text = render_summary(full, now=now, emoji=emoji, drift=drift_since(full, full.project, Git()))
     elif verdict.action == "confirm":
         text = templates.offer(scored[0].cp, now, emoji=emoji)
     elif verdict.action == "choose":

@@ -14,6 +14,7 @@ from mcp_server_checkpoints.domain.records import COMPONENTS
 from mcp_server_checkpoints.domain.time import age_hours, utcnow
 from mcp_server_checkpoints.errors import InvalidInputError
 from mcp_server_checkpoints.recovery.render import render_summary
+from mcp_server_checkpoints.recovery.repo_state import Git, drift_since
 from mcp_server_checkpoints.schemas.checkpoints import (
     CheckpointFields,
     Component,
@@ -96,7 +97,7 @@ def open_checkpoint(
     return OpenResult(
         id=cp.id, title=cp.title, project=cp.project, status=cp.status, created_at=cp.created_at,
         updated_at=cp.updated_at, age_hours=age_hours(cp.created_at, utcnow()), parent_id=cp.parent_id,
-        session_id=cp.session_id, history=cp.history, redactions=cp.redactions, summary_markdown=render_summary(cp),
+        session_id=cp.session_id, history=cp.history, redactions=cp.redactions, summary_markdown=render_summary(cp, drift=drift_since(cp, cp.project, Git())),
         integrity=Integrity(verified=verified, sha256=digest), **data,
     )
 

@@ -32,9 +32,9 @@ from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
 from mcp_server_checkpoints.domain.time import iso, parse_iso, utcnow
 from mcp_server_checkpoints.errors import describe as describe_error
 from mcp_server_checkpoints.integrations.claude_code import after_compact
-from mcp_server_checkpoints.integrations.claude_code.repo_state import Git, check
-from mcp_server_checkpoints.recovery.drift import Drift, describe_state, drift_lines, state_from_text
+from mcp_server_checkpoints.recovery.drift import describe_state, drift_lines
 from mcp_server_checkpoints.recovery.render import render_summary
+from mcp_server_checkpoints.recovery.repo_state import Git, drift_since
 from mcp_server_checkpoints.recovery.service import recover
 from mcp_server_checkpoints.storage.protocols import CheckpointStore
 from mcp_server_checkpoints.wiring import services
@@ -220,12 +220,6 @@ def _json_line(raw: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return line if isinstance(line, dict) else {}
-
-
-def drift_since(cp: Checkpoint, cwd: str | None, git: Git) -> Drift | None:
-    """What changed in the repository at `cwd` since `cp` recorded its state (None: nothing recorded, no git)."""
-    then = state_from_text(cp.resume_instructions)
-    return check(git, cwd, then, [f.path for f in cp.files]) if cwd and then is not None else None
 
 
 def _stored(cp: Checkpoint | None, summary: str) -> bool:

@@ -12,7 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_server_checkpoints.recovery.drift import Drift, drift_of
+from mcp_server_checkpoints.domain.records import Checkpoint
+from mcp_server_checkpoints.recovery.drift import Drift, drift_of, state_from_text
 
 MAX_PATHS = 200
 
@@ -86,3 +87,9 @@ def check(git: Git, cwd: str, then: dict[str, Any], checkpoint_files: list[str])
         commits, committed = found if found is not None else (None, [])
     return drift_of(then, now, commits=commits, committed_files=committed, checkpoint_files=checkpoint_files,
                     root=cwd, cap=MAX_PATHS)
+
+
+def drift_since(cp: Checkpoint, cwd: str | None, git: Git) -> Drift | None:
+    """What changed in the repository at `cwd` since `cp` recorded its state (None: nothing recorded, no git)."""
+    then = state_from_text(cp.resume_instructions)
+    return check(git, cwd, then, [f.path for f in cp.files]) if cwd and then is not None else None

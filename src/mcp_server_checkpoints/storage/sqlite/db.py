@@ -197,6 +197,8 @@ class Database:
             c = open_connection(self.path, self.key, readonly=True)
         except driver.Error as exc:
             return [f"cannot open the file: {exc}"]
+        except EncryptionKeyError as exc:  # a damaged header reads as an unknown format: say so, do not raise
+            return [f"cannot open the file: {exc}"]
         try:
             return [str(r[0]) for r in c.execute(f"PRAGMA integrity_check({int(max_errors)})")]
         except driver.DatabaseError as exc:

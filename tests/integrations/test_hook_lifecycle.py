@@ -83,7 +83,7 @@ def test_compaction_path_stores_the_summary_and_injects_only_what_it_lacks(tmp_p
     wait_for(env.log, "store-summary saved")
     time.sleep(0.5)  # the second hand-off, if any, finishes meanwhile
     log = env.log.read_text()
-    assert log.count("store-summary saved ") == 1  # post-compact and session-start: one version, not two
+    assert log.count("store-summary saved checkpoint-") == 1  # post-compact and session-start: one version, not two
     lineage = env.store().lineage(pre.id)
     assert [c.id for c in lineage][0] == pre.id and len(lineage) == 2 and "compact-summary" in lineage[1].tags
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition, Ob
 from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 from mcp_server_checkpoints.storage.sqlite.graph import EntityNotFoundError, GraphStore
 from mcp_server_checkpoints.storage.sqlite.memory_file import export_lines, import_lines, parse_memory_line
-
-
-@pytest.fixture
-def graph(db_path: Path) -> Iterator[GraphStore]:
-    g = GraphStore(open_database(db_path))
-    try:
-        yield g
-    finally:
-        g.db.close()
 
 
 def E(name: str, etype: str = "person", *obs: str) -> Entity:  # noqa: N802

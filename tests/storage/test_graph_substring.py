@@ -27,15 +27,6 @@ ALPHABET = ["a", "B", "c", "İ", "i", "̇", "Σ", "σ", "ς", "ß", "ẞ", "Ω",
             "\x1f", "\x00", "\n", "-", "AND", "NOT", "OR", "NEAR", "(", ")", ":", "^", "%", "_"]
 
 
-@pytest.fixture
-def graph(db_path: Path) -> Iterator[GraphStore]:
-    g = GraphStore(open_database(db_path))
-    try:
-        yield g
-    finally:
-        g.db.close()
-
-
 def official(entities: list[Entity], query: str) -> list[str]:
     """The official server's search, as its source reads."""
     q = query.lower()

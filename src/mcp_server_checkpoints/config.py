@@ -78,6 +78,8 @@ class Settings:
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
     # Encryption at rest (SQLCipher): the key file `ckpt key create` writes; None: a plain SQLite file.
     encryption_key_file: Path | None = None
+    # A stored transcript's conversation text is searched too (bm25 and passages).
+    index_transcripts: bool = True
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -121,10 +123,12 @@ def _problems(s: Settings) -> list[str]:
         put("embedding_backend", s.embedding_backend.strip().lower())
     else:
         problems.append(f"embedding_backend: give one of {', '.join(EMBEDDING_BACKENDS)}")
-    if isinstance(s.semantic, str) and s.semantic.strip().lower() in _BOOLEANS:
-        put("semantic", _BOOLEANS[s.semantic.strip().lower()])
-    if not isinstance(s.semantic, bool):
-        problems.append("semantic: give true or false")
+    for name in ("semantic", "index_transcripts"):
+        value = getattr(s, name)
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            put(name, _BOOLEANS[value.strip().lower()])
+        elif not isinstance(value, bool):
+            problems.append(f"{name}: give true or false")
     patterns = s.redact_patterns
     if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
         problems.append("redact_patterns: give a list of regular expressions (strings)")
@@ -159,6 +163,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
     "CHECKPOINTS_KEY_FILE": "encryption_key_file",
     "CHECKPOINTS_EMBEDDING_BACKEND": "embedding_backend",
+    "CHECKPOINTS_INDEX_TRANSCRIPTS": "index_transcripts",
 }
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.errors import InvalidInputError
+from mcp_server_checkpoints.search.transcript_text import TranscriptIndexing
 from mcp_server_checkpoints.storage.keys import read_key
 from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
@@ -80,7 +81,8 @@ def open_services(settings: Settings, *, semantic: SemanticMode = "off", bulk: b
         redactor = Redactor.build(settings.redact_patterns)
         index = _semantic_index(db, settings, semantic, bulk)
         store = SQLiteCheckpointStore(db, default_project=settings.project, max_payload_bytes=settings.max_payload_bytes,
-                                      diff_chain_max=settings.diff_chain_max, redactor=redactor, semantic=index)
+                                      diff_chain_max=settings.diff_chain_max, redactor=redactor, semantic=index,
+                                      transcripts=TranscriptIndexing(enabled=settings.index_transcripts))
     except BaseException:
         db.close()
         raise

@@ -318,7 +318,8 @@ def test_plan_counts_are_cached_until_a_tenth_of_the_probe_is_added(store: SQLit
     S = _django_in_older_rows(store, monkeypatch)
     counts: list[str] = []
     count = S._count
-    monkeypatch.setattr(S, "_count", lambda c, match, floor: counts.append(match) or count(c, match, floor))
+    monkeypatch.setattr(S, "_count", lambda c, match, floor, table="checkpoints_fts": counts.append(match)
+                        or count(c, match, floor, table))
     with store.db.read() as c:
         first = S._plan(c, "k", '"django"', 4_000, bounded=True)
         assert counts == ['"django"', '"django"']  # its share of the newest rows, then the whole table

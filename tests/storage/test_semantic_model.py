@@ -134,7 +134,7 @@ def test_model_change_is_detected_and_reindex_reembeds(db_path: Path, embedder: 
     # `ckpt reindex` re-embeds everything and rebuilds the full-text index.
     assert cli.main(["--db", str(db_path), "reindex", "--json", "--no-progress"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report == {"fts": "rebuilt", "embedded": len(ids), "model": embedder.model_name}
+    assert report == {"fts": "rebuilt", "transcripts": 0, "embedded": len(ids), "model": embedder.model_name}
     check = SQLiteCheckpointStore(open_database(db_path))
     assert check.verify().ok
     check.db.close()

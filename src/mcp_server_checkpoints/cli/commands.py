@@ -121,15 +121,18 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_reindex(args: argparse.Namespace, ctx: Context) -> int:
     s = ctx.services(semantic="off" if args.lexical_only else "now", bulk=True)
     store = s.store
-    store.reindex_lexical()
+    with Progress(store.stats()["payloads"] if s.settings.index_transcripts else 0, "transcripts",
+                  enabled=args.progress) as bar:
+        transcripts = store.reindex_lexical(progress=bar.advance)
     done, model = 0, None
     if s.semantic is not None:
         index = s.semantic
         model = index.model_name
         with Progress(store.count() + index.entity_count(), "reindex", enabled=args.progress) as bar:
             done = index.reindex(progress=bar.advance)
-    data = {"fts": "rebuilt", "embedded": done, "model": model}
-    _emit(args, data, lambda: f"full-text index rebuilt; {done} checkpoints and graph entities embedded"
+    data = {"fts": "rebuilt", "transcripts": transcripts, "embedded": done, "model": model}
+    _emit(args, data, lambda: f"full-text index rebuilt ({transcripts} transcripts); {done} checkpoints and graph"
+          " entities embedded"
           + (f" with {model}" if model else " (semantic search skipped)"))
     return 0
 

@@ -21,7 +21,7 @@ the storage layer can forget to pass one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -152,8 +152,9 @@ class CheckpointStore(Protocol):
         """Check the store and every payload; problems are reported, never raised."""
         ...
 
-    def reindex_lexical(self) -> None:
-        """Rebuild the full-text index from the stored checkpoints."""
+    def reindex_lexical(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the full-text indexes from the stored checkpoints and their transcripts; returns how
+        many transcripts are indexed (`progress(1)` per payload read)."""
         ...
 
     def backup(self, dest: Path) -> BackupResult:

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from mcp_server_checkpoints.errors import (
     PayloadTooLargeError,
     StorageError,
 )
+from mcp_server_checkpoints.search.transcript_text import DEFAULT_TRANSCRIPT_INDEXING, TranscriptIndexing
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.protocols import BackupResult, ImportReport, SearchOutcome, VerifyReport
 from mcp_server_checkpoints.storage.redact import Redactor
@@ -89,8 +90,10 @@ class SQLiteCheckpointStore:
         diff_chain_max: int = 8,
         redactor: Redactor | None = None,
         semantic: SemanticIndex | None = None,
+        transcripts: TranscriptIndexing = DEFAULT_TRANSCRIPT_INDEXING,
     ) -> None:
         self.db = db
+        self.transcripts = transcripts
         self.redactor = redactor or Redactor.build()
         self.semantic = semantic  # None: lexical search only
         self.default_project = default_project
@@ -132,6 +135,7 @@ class SQLiteCheckpointStore:
             row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts,
                             **_report_columns(redactions))
             stored = self._insert(c, row, payload_plain)
+            self._index_transcript(c, cid, fields.payload.transcript if fields.payload is not None else None)
             c.execute(
                 "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
                 (cid, fields.status, ts, None),
@@ -209,6 +213,12 @@ class SQLiteCheckpointStore:
         except driver.IntegrityError:
             raise InvalidInputError("a checkpoint with this id already exists") from None
         return stored
+
+    def _index_transcript(self, c: sqlite3.Connection, cid: str, transcript: str | None) -> None:
+        """The searchable text of a (redacted) transcript, in the caller's write transaction."""
+        text = self.transcripts.text_of(transcript)
+        if text:
+            c.execute("INSERT INTO checkpoint_transcripts (checkpoint_id, body) VALUES (?, ?)", (cid, text))
 
     def set_status(self, cid: str, status: str, note: str | None = None, *, now: datetime | None = None) -> StatusResult:
         if status not in STATUSES:
@@ -469,6 +479,7 @@ class SQLiteCheckpointStore:
                 row = self._row(cp, cid=cp.id, status=cp.status, created_at=created, updated_at=updated,
                                 **_report_columns(cp.redactions))
                 self._insert(c, row, plain)
+                self._index_transcript(c, cp.id, cp.payload.transcript if cp.payload is not None else None)
                 history = cp.history or [StatusChange(status=cp.status, at=created)]
                 c.executemany(
                     "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
@@ -508,10 +519,30 @@ class SQLiteCheckpointStore:
             "newest": agg["newest"],
         }
 
-    def reindex_lexical(self) -> None:
-        """Rebuild the full-text index from the checkpoints (`ckpt reindex`)."""
+    def reindex_lexical(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the full-text indexes (`ckpt reindex`): the fields' from the checkpoints, and each stored
+        transcript's conversation text from its payload (all of them again, or none when `index_transcripts`
+        is off; `progress(1)` per payload read). Returns how many transcripts are indexed. One transaction:
+        interrupted, nothing changes."""
         with self.db.write() as c:
             c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('rebuild')")
+            c.execute("DELETE FROM checkpoint_transcripts")
+            ids = [r[0] for r in c.execute("SELECT id FROM checkpoints WHERE payload_blob IS NOT NULL ORDER BY rowid")]
+            done = 0
+            if self.transcripts.enabled:
+                for cid in ids:
+                    if progress is not None:
+                        progress(1)
+                    try:
+                        data = json.loads(self._plain_payload(c, cid))
+                    except ContextIntegrityError:  # `ckpt verify` reports it; the others are still indexed
+                        continue
+                    transcript = data.get("transcript") if isinstance(data, dict) else None
+                    if isinstance(transcript, str):
+                        self._index_transcript(c, cid, transcript)
+                        done += 1
+            c.execute("INSERT INTO transcripts_fts(transcripts_fts) VALUES('rebuild')")
+        return done
 
     def backup(self, dest: Path) -> BackupResult:
         """A consistent, self-contained copy (rollback journal, no -wal) written atomically at `dest`.

@@ -211,6 +211,33 @@ def _m8_redaction_kinds(db: sqlite3.Connection) -> None:
     db.execute("UPDATE checkpoints SET redaction_kinds = json_object('secret', redactions) WHERE redactions > 0")
 
 
+def _m9_transcript_text(db: sqlite3.Connection) -> None:
+    """The conversation text of each checkpoint's stored transcript, full-text indexed.
+
+    The payload itself stays compressed (and differential): its text is kept here once, reduced to
+    what was said (search.transcript_text), so bm25 and the passages reach a detail mid-session.
+    Keyed by checkpoint id, not rowid: VACUUM may renumber a table's implicit rowids. Checkpoints
+    saved before this are filled by `ckpt reindex` (decoding every payload is too slow for an open).
+    """
+    for sql in (
+        "CREATE TABLE checkpoint_transcripts (rowid INTEGER PRIMARY KEY, checkpoint_id TEXT NOT NULL UNIQUE,"
+        " body TEXT NOT NULL)",
+        "CREATE VIRTUAL TABLE transcripts_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2',"
+        " content='checkpoint_transcripts', content_rowid='rowid')",
+        "CREATE TRIGGER checkpoint_transcripts_ai AFTER INSERT ON checkpoint_transcripts BEGIN"
+        " INSERT INTO transcripts_fts (rowid, body) VALUES (new.rowid, new.body); END",
+        "CREATE TRIGGER checkpoint_transcripts_ad AFTER DELETE ON checkpoint_transcripts BEGIN"
+        " INSERT INTO transcripts_fts (transcripts_fts, rowid, body) VALUES ('delete', old.rowid, old.body); END",
+        "CREATE TRIGGER checkpoint_transcripts_au AFTER UPDATE ON checkpoint_transcripts BEGIN"
+        " INSERT INTO transcripts_fts (transcripts_fts, rowid, body) VALUES ('delete', old.rowid, old.body);"
+        " INSERT INTO transcripts_fts (rowid, body) VALUES (new.rowid, new.body); END",
+        # Whoever deletes a checkpoint (delete, import --replace) takes its transcript text with it.
+        "CREATE TRIGGER checkpoints_transcript_ad AFTER DELETE ON checkpoints BEGIN"
+        " DELETE FROM checkpoint_transcripts WHERE checkpoint_id = old.id; END",
+    ):
+        db.execute(sql)
+
+
 MIGRATIONS = [
     Migration(1, "checkpoints, status history, FTS5", _m1_checkpoints),
     Migration(2, "embedding vectors", _m2_vectors),
@@ -220,4 +247,5 @@ MIGRATIONS = [
     Migration(6, "passage vectors of long checkpoints, dropped with their checkpoint", _m6_passages),
     Migration(7, "trigram index for search_nodes' substring match", _m7_graph_trigrams),
     Migration(8, "redaction report per kind", _m8_redaction_kinds),
+    Migration(9, "searchable conversation text of stored transcripts", _m9_transcript_text),
 ]

@@ -42,6 +42,9 @@ HEADER = ("id", "title", "goal", "project", "status", "progress", "next_step", "
           "created_at", "updated_at")
 HEADER_SQL = ", ".join(f"c.{col}" for col in HEADER)
 CANDIDATES = 100  # per ranker, before filters
+# bm25 weight of a transcript's conversation text: as the summary's (search.lexical.BM25_WEIGHTS), a
+# little less, since a conversation mentions far more than the work it was about.
+TRANSCRIPT_WEIGHT = 0.5
 
 
 
@@ -90,8 +93,8 @@ LEXICAL_BUDGET = 4_000
 _SHARE_CACHE: dict[tuple[str, str], tuple[float, int]] = {}
 
 
-def _count(c: sqlite3.Connection, match: str, floor: int) -> int:
-    return int(c.execute("SELECT COUNT(*) FROM checkpoints_fts WHERE checkpoints_fts MATCH ? AND rowid > ?",
+def _count(c: sqlite3.Connection, match: str, floor: int, table: str = "checkpoints_fts") -> int:
+    return int(c.execute(f"SELECT COUNT(*) FROM {table} WHERE {table} MATCH ? AND rowid > ?",
                          (match, floor)).fetchone()[0])
 
 
@@ -106,17 +109,22 @@ def _cached(key: str, what: str, total: int, count: Callable[[], float]) -> floa
     return hit[0]
 
 
-def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool) -> tuple[str, int]:
+def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool,
+          table: str = "checkpoints_fts") -> tuple[str, int]:
     """The MATCH expression bm25 ranks (useless terms dropped) and the rowid it ranks above.
 
-    `bounded` (hybrid search): only the newest rows holding about LEXICAL_BUDGET matches.
+    `bounded` (hybrid search): only the newest rows holding about LEXICAL_BUDGET matches. `table`: the
+    fields' index, or the transcripts' (its rowids are its own).
     """
+    if table != "checkpoints_fts":
+        key = f"{key} {table}"
     if total < 2_000:
         return match, 0
     probe_floor = max(total - PROBE_ROWS, 0)
     shares: list[tuple[float, str]] = []
     for term in match.split(" OR "):
-        share = _cached(key, term, total, lambda: _count(c, term, probe_floor) / (total - probe_floor))  # called at once
+        share = _cached(key, term, total,
+                        lambda: _count(c, term, probe_floor, table) / (total - probe_floor))  # called at once
         shares.append((share, term))
     kept = [(s, t) for s, t in shares if s <= 0.5] or [min(shares)]
     match = " OR ".join(t for _, t in kept)
@@ -129,7 +137,7 @@ def _plan(c: sqlite3.Connection, key: str, match: str, total: int, bounded: bool
     # Counted per term (cached: terms recur, whole queries seldom do); the sum bounds the OR's matches.
     older = 0.0
     for _, term in kept:
-        older += _cached(key, f"all {term}", total, lambda: _count(c, term, 0))  # called at once
+        older += _cached(key, f"all {term}", total, lambda: _count(c, term, 0, table))  # called at once
     if older <= 2 * LEXICAL_BUDGET:
         return match, 0
     return match, max(total - int(LEXICAL_BUDGET * total / older), 0)
@@ -160,8 +168,41 @@ def _lexical(c: sqlite3.Connection, key: str, match: str, f: _Filter, need: int,
             (match, floor, *f.params, need),
         ).fetchall()
         out = [(dict(r), -float(r["r"])) for r in full]
+    _merge_transcripts(c, key, match, f, bounded, out)
     out.sort(key=lambda x: -x[1])
     return out
+
+
+def _merge_transcripts(c: sqlite3.Connection, key: str, match: str, f: _Filter, bounded: bool,
+                       out: list[tuple[dict[str, Any], float]]) -> None:
+    """Add bm25 over the stored transcripts' conversation text to the fields' matches, in place.
+
+    A checkpoint's lexical score is the better of its fields' and its transcript's; the transcript's
+    bm25 is weighted like the summary's words (TRANSCRIPT_WEIGHT), and a long conversation's length
+    normalisation already keeps one passing mention below a field that names the topic. A row found
+    through its transcript only carries `via_transcript` (its `matched` snippet comes from there).
+    """
+    total = int(c.execute("SELECT COALESCE(MAX(rowid), 0) FROM checkpoint_transcripts").fetchone()[0])
+    if not total:
+        return
+    tmatch, floor = _plan(c, key, match, total, bounded, "transcripts_fts")
+    top = c.execute(
+        f"SELECT t.checkpoint_id, m.r FROM (SELECT rowid, bm25(transcripts_fts, {TRANSCRIPT_WEIGHT}) AS r"
+        " FROM transcripts_fts WHERE transcripts_fts MATCH ? AND rowid > ? ORDER BY r LIMIT ?) m"
+        " JOIN checkpoint_transcripts t ON t.rowid = m.rowid", (tmatch, floor, CANDIDATES),
+    ).fetchall()
+    score = {r[0]: -float(r[1]) for r in top}
+    if not score:
+        return
+    have = {row["id"]: i for i, (row, _) in enumerate(out)}
+    for cid in [k for k in score if k in have]:
+        i = have[cid]
+        if score[cid] > out[i][1]:
+            out[i] = ({**out[i][0], "via_transcript": True}, score.pop(cid))
+        else:
+            score.pop(cid)
+    if score:
+        out += [({**dict(r), "via_transcript": True}, score[r["id"]]) for r in _rows_by(c, "id", list(score), f)]
 
 
 def _rows_by(c: sqlite3.Connection, col: str, keys: list[Any], f: _Filter) -> list[sqlite3.Row]:
@@ -222,9 +263,10 @@ def _matched(c: sqlite3.Connection, sem: SemanticIndex | None, r: dict[str, Any]
         if passage[1] < len(pieces):
             return excerpt(pieces[passage[1]], around=[t.strip('"') for t in (match or "").split(" OR ")])
     if match is not None and r.get("lexical") is not None:
+        table, keyed = (("transcripts_fts", "SELECT rowid FROM checkpoint_transcripts WHERE checkpoint_id = ?")
+                        if r.get("via_transcript") else ("checkpoints_fts", "SELECT rowid FROM checkpoints WHERE id = ?"))
         got = c.execute(
-            "SELECT snippet(checkpoints_fts, -1, '', '', ' … ', 24) FROM checkpoints_fts"
-            " WHERE checkpoints_fts MATCH ? AND rowid = (SELECT rowid FROM checkpoints WHERE id = ?)",
+            f"SELECT snippet({table}, -1, '', '', ' … ', 24) FROM {table} WHERE {table} MATCH ? AND rowid = ({keyed})",
             (match, r.get("matched_id", r["id"]))).fetchone()
         if got is not None and got[0]:
             return excerpt(str(got[0]))

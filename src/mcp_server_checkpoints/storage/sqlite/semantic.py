@@ -50,7 +50,7 @@ BACKGROUND_BATCH = 1
 WORKER_BUSY_MS = 2_000
 
 EMBED_COLUMNS = ("c.rowid AS rowid, c.id, c.title, c.goal, c.current_work, c.next_step, c.remaining, c.tags, c.summary,"
-                 " c.decisions")
+                 " c.decisions, (SELECT t.body FROM checkpoint_transcripts t WHERE t.checkpoint_id = c.id) AS transcript")
 
 
 def _items(value: object) -> str:
@@ -73,9 +73,12 @@ def full_text(row: sqlite3.Row | dict[str, Any]) -> str:
 
 
 def checkpoint_passages(passages: Passages, row: sqlite3.Row | dict[str, Any]) -> list[str]:
-    """A long checkpoint's passages: windows over its whole searchable text (headline first)."""
+    """A long checkpoint's passages: windows over its whole searchable text (headline first), then over
+    its stored transcript's conversation (search.transcript_text), as far as the passage limit goes."""
     whole = full_text(row)
-    return passages.of(whole, [whole])
+    transcript = row["transcript"] if "transcript" in row.keys() and row["transcript"] else ""
+    parts = [whole, transcript] if transcript else [whole]
+    return passages.of(whole + "\n" + transcript if transcript else whole, parts)
 
 
 def embedding_text(row: sqlite3.Row | dict[str, Any]) -> str:
@@ -292,10 +295,9 @@ class SemanticIndex:
         texts: list[str] = []
         owners: list[tuple[str, str]] = []  # (kind, ref) of each text
         for r in rows:
-            whole = full_text(r)
-            texts.append(whole[:TEXT_CHARS])
+            texts.append(embedding_text(r))
             owners.append((KIND, r["id"]))
-            for n, passage in enumerate(self.passages.of(whole, [whole])):
+            for n, passage in enumerate(checkpoint_passages(self.passages, r)):
                 texts.append(passage)
                 owners.append((PASSAGE_KIND, passage_ref(r["id"], n)))
         vectors = self._embed_giving_way(embedder, texts)

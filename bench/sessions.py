@@ -20,11 +20,13 @@ hybrid (default; ``--variants`` adds the alternatives).
 
     .venv/bin/python bench/sessions.py
     .venv/bin/python bench/sessions.py --per-session 4 --variants
+    .venv/bin/python bench/sessions.py --as-transcript   # the same text as a stored transcript, no summary
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -62,6 +64,22 @@ def sessions(docs: list[dict[str, Any]], per: int, seed: int) -> list[tuple[str,
     return out
 
 
+def as_transcript(text: str) -> str:
+    """The session's text as the JSONL a Claude Code session writes: each section an assistant reply
+    (its own line, as Claude Code writes each content block) to a short user turn, with a tool call and
+    its output between them (the output is noise the index must skip)."""
+    lines: list[str] = []
+    for n, block in enumerate(text.split("\n\n")):
+        lines.append(json.dumps({"type": "user", "message": {"role": "user", "content": "go on"}}))
+        lines.append(json.dumps({"type": "assistant", "message": {"id": f"m{n}", "role": "assistant", "content": [
+            {"type": "tool_use", "id": f"t{n}", "name": "Bash", "input": {"command": "git status --short"}}]}}))
+        lines.append(json.dumps({"type": "user", "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": f"t{n}", "content": " M src/app.py\n?? notes.txt"}]}}))
+        lines.append(json.dumps({"type": "assistant", "message": {"id": f"m{n}", "role": "assistant", "content": [
+            {"type": "text", "text": block}]}}))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--corpus", type=Path, default=R.DEFAULT_CORPUS)
@@ -72,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", action="store_true")
     p.add_argument("--cache", type=Path, default=None, help="keep embeddings in this .npz between runs")
     p.add_argument("--show-misses", action="store_true")
+    p.add_argument("--as-transcript", action="store_true",
+                   help="store each session as a Claude Code transcript in the payload, not as its summary")
     args = p.parse_args(argv)
     if not args.corpus.is_file():
         print(f"sessions: corpus not found at {args.corpus}; pass --corpus", file=sys.stderr)
@@ -85,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             questions += R.read_jsonl(extra)
     questions = [{**q, "session": session_of[q["summary_id"]]} for q in questions if q["summary_id"] in session_of]
     embedder = R.CachedEmbedder(load_embedder(args.model), args.cache)
-    fields = [(key, CheckpointFields(title=f"Session {n}", goal=f"Working session {n}", summary=text, status="paused"))
-              for n, (key, _, text) in enumerate(made, start=1)]
+    fields = [(key, CheckpointFields.model_validate({
+        "title": f"Session {n}", "goal": f"Working session {n}", "status": "paused",
+        **({"payload": {"transcript": as_transcript(text)}} if args.as_transcript else {"summary": text})}))
+        for n, (key, _, text) in enumerate(made, start=1)]
     words = sorted(len(text.split()) for _, _, text in made)
     with tempfile.TemporaryDirectory() as tmp:
         print("sessions: embedding …", file=sys.stderr, flush=True)

@@ -98,3 +98,17 @@ def test_passages_of_the_transcript_reach_the_semantic_side(store: SQLiteCheckpo
     hit = search(store.db, store.semantic, "payment", statuses=["any"]).hits[0]
     assert hit.id == target and hit.lexical is None
     assert hit.matched is not None and "invoice totals were rounded twice" in hit.matched
+
+
+def test_verify_reports_a_drifted_index_and_reindex_repairs_it(store: SQLiteCheckpointStore) -> None:
+    store.save(session("Weekly maintenance", "why is the flamegraph flat", "Sampling was off."))
+    store.save(CheckpointFields(title="JWT refresh", goal="rotate tokens"))
+    assert store.verify().ok
+    with store.db.write() as c:  # each external-content index loses its rows behind its table's back
+        for table in ("transcripts_fts", "checkpoints_fts"):
+            c.execute(f"INSERT INTO {table}({table}) VALUES('delete-all')")
+    problems = store.verify().problems
+    assert any("stored transcripts" in p for p in problems) and any("the checkpoints" in p for p in problems)
+    store.reindex_lexical()
+    assert store.verify().ok
+    assert search(store.db, None, "flamegraph", statuses=["any"]).hits

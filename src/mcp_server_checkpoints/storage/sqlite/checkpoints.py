@@ -54,6 +54,12 @@ TEXT_FIELDS = (
     "title", "goal", "project", "phase", "current_work", "next_step", "resume_instructions",
     "summary", "parent_id", "session_id", "agent_id",
 )
+# The full-text indexes whose text lives in another table (FTS5 external content): each can drift from
+# its table only through a bug or a damaged file, so `verify` checks each and `reindex_lexical` rebuilds it.
+EXTERNAL_INDEXES = (("checkpoints_fts", "the checkpoints"), ("transcripts_fts", "the stored transcripts"),
+                    ("graph_trigrams", "the knowledge-graph entities"))
+
+
 def open_database(path: str | Path, key: bytes | None = None) -> Database:
     """The store's SQLite file (encrypted with SQLCipher when `key` is given), migrated on first use."""
     return Database(path, MIGRATIONS, key=key)
@@ -520,12 +526,15 @@ class SQLiteCheckpointStore:
         }
 
     def reindex_lexical(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the full-text indexes (`ckpt reindex`): the fields' from the checkpoints, and each stored
+        """Rebuild the full-text indexes (`ckpt reindex`): the fields' from the checkpoints, the graph's
+        substring index from its entities, and each stored
         transcript's conversation text from its payload (all of them again, or none when `index_transcripts`
         is off; `progress(1)` per payload read). Returns how many transcripts are indexed. One transaction:
         interrupted, nothing changes."""
         with self.db.write() as c:
-            c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('rebuild')")
+            # The index first made to match its table (a drifted one would fail the delete trigger below),
+            # then the rows replaced through the triggers, then every index rebuilt.
+            c.execute("INSERT INTO transcripts_fts(transcripts_fts) VALUES('rebuild')")
             c.execute("DELETE FROM checkpoint_transcripts")
             ids = [r[0] for r in c.execute("SELECT id FROM checkpoints WHERE payload_blob IS NOT NULL ORDER BY rowid")]
             done = 0
@@ -541,7 +550,8 @@ class SQLiteCheckpointStore:
                     if isinstance(transcript, str):
                         self._index_transcript(c, cid, transcript)
                         done += 1
-            c.execute("INSERT INTO transcripts_fts(transcripts_fts) VALUES('rebuild')")
+            for table, _ in EXTERNAL_INDEXES:
+                c.execute(f"INSERT INTO {table}({table}) VALUES('rebuild')")
         return done
 
     def backup(self, dest: Path) -> BackupResult:
@@ -566,10 +576,12 @@ class SQLiteCheckpointStore:
         try:
             with self.db.errors():
                 c = self.db.conn()
-                try:
-                    c.execute("INSERT INTO checkpoints_fts(checkpoints_fts) VALUES('integrity-check')")
-                except driver.DatabaseError:
-                    report.problems.append("the full-text index does not match the checkpoints; run `ckpt reindex`")
+                for table, of in EXTERNAL_INDEXES:
+                    try:
+                        # rank 1: also against the table the text lives in (0 checks the index on its own)
+                        c.execute(f"INSERT INTO {table}({table}, rank) VALUES('integrity-check', 1)")
+                    except driver.DatabaseError:
+                        report.problems.append(f"the full-text index of {of} does not match them; run `ckpt reindex`")
                 ids = [r[0] for r in c.execute("SELECT id FROM checkpoints ORDER BY rowid")]
         except StorageError:
             report.problems.append("the checkpoints could not be read, so no payload was checked")

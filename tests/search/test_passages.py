@@ -47,3 +47,9 @@ def test_excerpt_starts_near_the_first_query_word_it_holds() -> None:
     text = " ".join(["filler"] * 200 + ["the", "invoice", "totals"] + ["filler"] * 200)
     got = excerpt(text, chars=100, around=["zebra", "invoice"])
     assert got.startswith("… ") and "the invoice totals" in got and got.endswith(" …")
+
+
+def test_excerpt_looks_for_the_start_of_a_word_not_any_substring() -> None:
+    text = "the product catalog pages " + "filler " * 60 + "then the log rotation failed " + "filler " * 60
+    got = excerpt(text, chars=100, around=["log"])
+    assert "log rotation failed" in got and "catalog" not in got

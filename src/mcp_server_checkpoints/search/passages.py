@@ -64,8 +64,7 @@ def excerpt(passage: str, chars: int = 300, around: Iterable[str] = ()) -> str:
     flat = " ".join(passage.split())
     if len(flat) <= chars:
         return flat
-    lowered = flat.lower()
-    found = [i for i in (lowered.find(w.lower()) for w in around if w) if i >= 0]
+    found = [m.start() for m in (re.search(rf"(?<!\w){re.escape(w)}", flat, re.IGNORECASE) for w in around if w) if m]
     start = max(min(found) - chars // 4, 0) if found else 0
     if start:
         start = flat.find(" ", start) + 1 or start

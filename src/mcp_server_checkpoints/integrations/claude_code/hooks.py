@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -28,22 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
 from mcp_server_checkpoints.domain.time import iso, parse_iso, utcnow
 from mcp_server_checkpoints.errors import describe as describe_error
-from mcp_server_checkpoints.integrations.claude_code import after_compact
-from mcp_server_checkpoints.recovery.drift import describe_state, drift_lines
-from mcp_server_checkpoints.recovery.render import render_summary
-from mcp_server_checkpoints.recovery.repo_state import Git, drift_since
-from mcp_server_checkpoints.recovery.service import recover
-from mcp_server_checkpoints.storage.protocols import CheckpointStore
-from mcp_server_checkpoints.wiring import services
 
+# Each event imports what it uses, in the function that uses it: post-compact needs none of the store,
+# session-start (startup) none of the summary parsing, and so on; every module is start-up time.
 if TYPE_CHECKING:
     from mcp_server_checkpoints.domain.records import Checkpoint
+    from mcp_server_checkpoints.recovery.repo_state import Git
     from mcp_server_checkpoints.schemas.checkpoints import SaveResult
-
-log = logging.getLogger("mcp_server_checkpoints.hooks")
+    from mcp_server_checkpoints.storage.protocols import CheckpointStore
 
 CONTEXT_LIMIT = 10_000  # Claude Code moves longer additionalContext to a file
 PAYLOAD_MARGIN = 1024 * 1024  # room for the tool history and project state beside the transcript
@@ -109,6 +102,7 @@ def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path |
                   git: Git | None = None) -> SaveResult | None:
     """Store Claude Code's compaction summary as the next version of the session's lineage (once)."""
     from mcp_server_checkpoints.integrations.claude_code import compact_summary as cs
+    from mcp_server_checkpoints.recovery.drift import describe_state
     from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 
     text = hook.get("compact_summary")
@@ -184,6 +178,8 @@ def summary_in_transcript(hook: dict[str, Any], since: str | None = None) -> tup
     With `since` (the latest checkpoint's time), a summary written before it is an earlier compaction's:
     the transcript is written asynchronously and may not hold this compaction's summary yet.
     """
+    from mcp_server_checkpoints.integrations.claude_code.after_compact import message_text
+
     try:
         path = _transcript_path(hook)
         with path.open("rb") as fh:
@@ -199,7 +195,7 @@ def summary_in_transcript(hook: dict[str, Any], since: str | None = None) -> tup
             if line.get("isCompactSummary") is True:
                 if since is not None and _before(line.get("timestamp"), since):
                     return None, None
-                summary = after_compact.message_text(line)
+                summary = message_text(line)
         elif summary is not None and b'"compact_boundary"' in raw:
             meta = _json_line(raw).get("compactMetadata")
             trigger = meta.get("trigger") if isinstance(meta, dict) else None
@@ -230,6 +226,10 @@ def _stored(cp: Checkpoint | None, summary: str) -> bool:
 def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settings | None = None,
                   git: Git | None = None) -> str | None:
     """The additionalContext for this session start, or None when there is nothing to say."""
+    from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
+    from mcp_server_checkpoints.recovery.render import render_summary
+    from mcp_server_checkpoints.recovery.repo_state import drift_since
+
     source = hook.get("source")
     session_id = _session(hook)
     project = hook.get("cwd") if isinstance(hook.get("cwd"), str) else None
@@ -247,9 +247,14 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
             full = store.get(cp.id, with_payload=False)
             drift = drift_since(full, project, git) if git is not None else None
             if summary is not None:
+                from mcp_server_checkpoints.integrations.claude_code import after_compact
+                from mcp_server_checkpoints.recovery.drift import drift_lines
+
                 return after_compact.render_delta(full, summary, now=now, extra=drift_lines(drift) if drift else None)
             body = render_summary(full, now=now, limit=CONTEXT_LIMIT - len(AFTER_COMPACT), drift=drift)
             return AFTER_COMPACT + body
+    from mcp_server_checkpoints.recovery.service import recover
+
     result = recover(store, "", project=project, now=now)
     if result.action in ("confirm", "choose"):
         return (OFFER + result.text)[:CONTEXT_LIMIT]
@@ -267,6 +272,9 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
             post_compact(hook, settings)
             _log(settings, f"post-compact handed the summary on in {time.perf_counter() - started:.3f}s")
             return ""
+        from mcp_server_checkpoints.recovery.repo_state import Git
+        from mcp_server_checkpoints.wiring import services
+
         with services(settings) as s:
             if event in ("pre-compact", "session-end", "store-summary"):
                 if event == "store-summary":

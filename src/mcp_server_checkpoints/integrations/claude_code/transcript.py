@@ -21,7 +21,7 @@ expression, and the session fields every line carries (cwd, branch, session, ver
 at the end if no later line set them (decoded then: a malformed or unknown line there is counted as
 such). Before that, a skimmed line is taken to be a well-formed `user` line when it ends in `}`: a
 write cut short, the malformed line transcripts have, does not. It reads the same as decoding every
-line (`parse(skim=False)`) and takes a third of the time on a 10 MB transcript.
+line (`parse(skim=False)`) in about 30 % less time on a 10 MB transcript.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from mcp_server_checkpoints.errors import describe as describe_error
 # Each event imports what it uses, in the function that uses it: post-compact needs none of the store,
 # session-start (startup) none of the summary parsing, and so on; every module is start-up time.
 if TYPE_CHECKING:
-    from mcp_server_checkpoints.domain.records import Checkpoint
+    from mcp_server_checkpoints.domain.records import Checkpoint, Saved
     from mcp_server_checkpoints.recovery.repo_state import Git
     from mcp_server_checkpoints.schemas.checkpoints import SaveResult
     from mcp_server_checkpoints.storage.protocols import CheckpointStore
@@ -48,6 +49,23 @@ OFFER = ("mcp-server-checkpoints found unfinished work for this project. In your
          " (do not resume before the user says yes: then call the recover tool with its checkpoint_id; if they"
          " decline, call mark_status with status on-hold):\n\n")
 START_GIT_TIMEOUT = 0.5  # session-start's budget is 300 ms: a slower git means no drift section, not a late start
+
+
+class Laps:
+    """Where a hook's time went, phase by phase, for its line in the hook log (and bench/hooks.py)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.ms: dict[str, float] = {}
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.ms[phase] = self.ms.get(phase, 0.0) + (now - self.last) * 1000
+        self.last = now
+
+    def text(self) -> str:
+        total = (time.perf_counter() - self.started)
+        return f"in {total:.3f}s ({', '.join(f'{k} {v:.0f} ms' for k, v in self.ms.items())})"
 
 
 def _tail(data: bytes, limit: int) -> tuple[bytes, int]:
@@ -72,14 +90,18 @@ def _transcript_path(hook: dict[str, Any]) -> Path:
 
 
 def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigger: str | None,
-            git: Git | None = None) -> SaveResult | None:
+            git: Git | None = None, lap: Callable[[str], None] = lambda phase: None) -> Saved | None:
     """Save the mechanical capture of the hook's transcript (pre-compact, session-end)."""
-    from mcp_server_checkpoints.integrations.claude_code import capture as cap  # pydantic: only the saving hooks
+    from mcp_server_checkpoints.integrations.claude_code import capture as cap
     from mcp_server_checkpoints.integrations.claude_code import transcript as tr
 
+    lap("imports+open")
     path = _transcript_path(hook)
     raw = path.read_bytes()
-    parsed = tr.parse(raw)
+    text = raw.decode("utf-8", errors="replace")  # once: for the reader and, most often whole, for the payload
+    lap("read")
+    parsed = tr.parse(text)
+    lap("parse")
     session_id = _session(hook)
     parent = store.latest_in_session(session_id) if session_id else None
     if source == "session-end":
@@ -89,17 +111,18 @@ def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigge
             return None  # nothing was written since the last checkpoint (a compaction's, say)
     kept, dropped = _tail(raw, max(store.max_payload_bytes - PAYLOAD_MARGIN, 1024))
     project = hook.get("cwd") or parsed.cwd
-    fields = cap.to_checkpoint(parsed, transcript_text=kept.decode("utf-8", errors="replace"), session_id=session_id,
-                               project=project, trigger=trigger, source=source,
-                               parent_id=parent.id if parent else None,
-                               repo=git.state(project) if git is not None and project else None)
-    if dropped and fields.payload is not None and isinstance(fields.payload.project_state, dict):
-        fields.payload.project_state["transcript_bytes_left_out"] = dropped
-    return store.save(fields)
+    fields = cap.to_fields(parsed, transcript_text=kept.decode("utf-8", errors="replace") if dropped else text,
+                           session_id=session_id, project=project, trigger=trigger, source=source,
+                           parent_id=parent.id if parent else None,
+                           repo=git.state(project) if git is not None and project else None)
+    if dropped:
+        fields["payload"]["project_state"]["transcript_bytes_left_out"] = dropped
+    lap("capture")
+    return store.save_data(fields, lap=lap)
 
 
 def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path | None = None,
-                  git: Git | None = None) -> SaveResult | None:
+                  git: Git | None = None) -> Saved | SaveResult | None:
     """Store Claude Code's compaction summary as the next version of the session's lineage (once)."""
     from mcp_server_checkpoints.integrations.claude_code import compact_summary as cs
     from mcp_server_checkpoints.recovery.drift import describe_state
@@ -263,14 +286,15 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
 
 def run(event: str, stdin_text: str, settings: Settings) -> str:
     """Run one hook; returns what to print (possibly nothing). Never raises."""
-    started = time.perf_counter()
+    laps = Laps()
     try:
         hook = json.loads(stdin_text) if stdin_text.strip() else {}
         if not isinstance(hook, dict):
             raise ValueError("the hook input is not a JSON object")
         if event == "post-compact":  # no store, no pydantic: the detached store-summary does the saving
             post_compact(hook, settings)
-            _log(settings, f"post-compact handed the summary on in {time.perf_counter() - started:.3f}s")
+            laps("hand-on")
+            _log(settings, f"post-compact handed the summary on {laps.text()}")
             return ""
         from mcp_server_checkpoints.recovery.repo_state import Git
         from mcp_server_checkpoints.wiring import services
@@ -282,12 +306,15 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
                 else:
                     trigger = hook.get("trigger" if event == "pre-compact" else "reason")
                     saved = capture(hook, s.store, source=event, trigger=trigger if isinstance(trigger, str) else None,
-                                    git=Git())
+                                    git=Git(), lap=laps)
                 what = (f"saved {saved.id} ({saved.raw_bytes} bytes → {saved.stored_bytes})" if saved
                         else "saved nothing (trivial, or already saved)")
-                _log(settings, f"{event} {what} in {time.perf_counter() - started:.3f}s")
+                _log(settings, f"{event} {what} {laps.text()}")
                 return ""
+            laps("imports+open")
             context = session_start(hook, s.store, settings, git=Git(timeout=START_GIT_TIMEOUT))
+            laps("context")
+        _log(settings, f"session-start ({hook.get('source')}) gave {len(context or '')} characters {laps.text()}")
         if context is None:
             return ""
         return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},

@@ -6,15 +6,17 @@ import dataclasses
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp_server_checkpoints.domain.fields import check_fields
 from mcp_server_checkpoints.domain.ids import ID_PATTERN, OWN_ID, new_id, shown_id
 from mcp_server_checkpoints.domain.records import (
     Checkpoint,
     PayloadRecord,
+    Saved,
     SearchHit,
     SemanticState,
     StatusChange,
@@ -33,7 +35,6 @@ from mcp_server_checkpoints.errors import (
 )
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.protocols import BackupResult, ImportReport, SearchOutcome, VerifyReport
-from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite import driver
 from mcp_server_checkpoints.storage.sqlite.db import Database, count_readonly
 from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
@@ -43,6 +44,7 @@ from mcp_server_checkpoints.storage.sqlite.status_rows import write_status
 
 if TYPE_CHECKING:  # pydantic models: imported where they are built, so a hook that only reads never imports pydantic
     from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, Payload, SaveResult
+    from mcp_server_checkpoints.storage.redact import Redactor
     from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 JSON_LIST_FIELDS = (
@@ -58,8 +60,10 @@ def open_database(path: str | Path, key: bytes | None = None) -> Database:
     return Database(path, MIGRATIONS, key=key)
 
 
-def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> dict[str, Any]:
+def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord | dict[str, Any]) -> dict[str, Any]:
     """A model's or a record's fields as plain data."""
+    if isinstance(model, dict):
+        return model
     if isinstance(model, (Checkpoint, PayloadRecord)):
         return dataclasses.asdict(model)
     return model.model_dump()
@@ -88,65 +92,92 @@ class SQLiteCheckpointStore:
         max_payload_bytes: int = 16 * 1024 * 1024,
         diff_chain_max: int = 8,
         redactor: Redactor | None = None,
+        redact_patterns: Iterable[str] = (),
         semantic: SemanticIndex | None = None,
     ) -> None:
         self.db = db
-        self.redactor = redactor or Redactor.build()
+        self._redactor = redactor
+        self._redact_patterns = tuple(redact_patterns)  # custom ones, beside the built-in rules
         self.semantic = semantic  # None: lexical search only
         self.default_project = default_project
         self.max_payload_bytes = max_payload_bytes
         self.diff_chain_max = diff_chain_max
 
+    @property
+    def redactor(self) -> Redactor:
+        """Built on first use: importing the redaction rules (compiling their patterns) was most of the start-up
+        of a hook that only reads (session-start on a new session)."""
+        if self._redactor is None:
+            from mcp_server_checkpoints.storage.redact import Redactor
+
+            self._redactor = Redactor.build(self._redact_patterns)
+        return self._redactor
+
     # -- writing -----------------------------------------------------------------------
-    def _redacted(self, model: CheckpointFields | Checkpoint) -> tuple[Any, Counter[str]]:
-        """The same model with every secret in its text and payload replaced; and how many of each kind there were."""
-        data = _plain(model)
-        payload = data.pop("payload")
-        kept = data.pop("redactions", None)  # an imported checkpoint's own report: counts, not text
+    def _redacted_data(self, data: dict[str, Any]) -> tuple[dict[str, Any], Any, Counter[str]]:
+        """Fields (without payload) and payload with every secret replaced; and how many of each kind there were."""
+        data = dict(data)
+        payload = data.pop("payload", None)
         clean, kinds = self.redactor.redact_value_kinds(data)
         if payload is not None:
             payload, more = self.redactor.redact_value_kinds(payload)
             kinds.update(more)
-        if isinstance(model, Checkpoint):
-            return checkpoint_from_data({**clean, "redactions": kept or {}, "payload": payload}), kinds
-        from mcp_server_checkpoints.schemas.checkpoints import Approach, Decision, FileChange, Payload
+        return clean, payload, kinds
 
-        # model_construct: the input was validated already, and a marker may be longer than the secret it replaced.
-        for key, cls in (("files", FileChange), ("decisions", Decision), ("approaches", Approach)):
-            clean[key] = [cls.model_construct(**item) for item in clean[key] or []]
-        return type(model).model_construct(
-            **clean, payload=Payload.model_construct(**payload) if payload is not None else None), kinds
+    def _redacted(self, cp: Checkpoint) -> tuple[Checkpoint, Counter[str]]:
+        """The same checkpoint with every secret in its text and payload replaced; and how many of each kind."""
+        data = _plain(cp)
+        kept = data.pop("redactions", None)  # an imported checkpoint's own report: counts, not text
+        clean, payload, kinds = self._redacted_data(data)
+        return checkpoint_from_data({**clean, "redactions": kept or {}, "payload": payload}), kinds
 
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
+        from mcp_server_checkpoints.schemas.checkpoints import SaveResult
+
+        saved = self._save(fields.model_dump(), now)  # validated by pydantic already
+        return SaveResult(**dataclasses.asdict(saved))
+
+    def save_data(self, data: dict[str, Any], *, now: datetime | None = None,
+                  lap: Callable[[str], None] | None = None) -> Saved:
+        """`save` of plain data of CheckpointFields' shape, bounds checked without pydantic (the hooks).
+        `lap(phase)` is called as each phase ends (check, redact, encode+write): what a hook reports."""
+        check_fields(data)
+        return self._save(data, now, lap)
+
+    def _save(self, data: dict[str, Any], now: datetime | None, lap: Callable[[str], None] | None = None) -> Saved:
+        lap = lap or (lambda phase: None)
         now = now or utcnow()
-        check_text(fields.model_dump())
-        if fields.payload is not None:
-            self._check_size(text_size(fields.payload.model_dump()))  # before the work of redacting it
-        fields, kinds = self._redacted(fields)
+        check_text(data)
+        payload = data.get("payload")
+        if payload is not None:
+            self._check_size(text_size(payload))  # before the work of redacting it
+        lap("check")
+        # The redacted text goes to the row as it is: a marker may be longer than the secret it replaced.
+        clean, payload, kinds = self._redacted_data(data)
         redactions = dict(sorted(kinds.items()))
-        payload_plain = self._payload_bytes(fields.payload)
+        lap("redact")
+        payload_plain = self._payload_bytes(payload)
         ts = iso(now)
-        cid = new_id(fields.title, now)
-        project = fields.project if fields.project is not None else self.default_project
+        cid = new_id(clean["title"], now)
+        project = clean.get("project")
+        project = project if project is not None else self.default_project
+        status = clean.get("status") or "in-progress"
         with self.db.write() as c:
-            row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts,
+            row = self._row(clean, cid=cid, project=project, status=status, created_at=ts, updated_at=ts,
                             **_report_columns(redactions))
             stored = self._insert(c, row, payload_plain)
             c.execute(
                 "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
-                (cid, fields.status, ts, None),
+                (cid, status, ts, None),
             )
             sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
+        lap("encode+write")
         if self.semantic is not None:
             self.semantic.notify()  # embedded in the background: a save never waits for the model
-        from mcp_server_checkpoints.schemas.checkpoints import SaveResult
+        return Saved(id=cid, project=project, status=status, created_at=ts, parent_id=clean.get("parent_id"),
+                     stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions)
 
-        return SaveResult(
-            id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
-            stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions,
-        )
-
-    def _payload_bytes(self, payload: Payload | PayloadRecord | None) -> bytes | None:
+    def _payload_bytes(self, payload: Payload | PayloadRecord | dict[str, Any] | None) -> bytes | None:
         if payload is None:
             return None
         data = {k: v for k, v in _plain(payload).items() if v is not None}
@@ -164,7 +195,7 @@ class SQLiteCheckpointStore:
             )
 
     @staticmethod
-    def _row(fields: CheckpointFields | Checkpoint, **extra: Any) -> dict[str, Any]:
+    def _row(fields: Checkpoint | dict[str, Any], **extra: Any) -> dict[str, Any]:
         data = _plain(fields)
         row: dict[str, Any] = {k: data.get(k) for k in TEXT_FIELDS}
         row["progress"] = data.get("progress")

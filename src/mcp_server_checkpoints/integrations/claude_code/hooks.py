@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -97,10 +98,18 @@ def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigge
 
     lap("imports+open")
     path = _transcript_path(hook)
+    cwd = hook.get("cwd") if isinstance(hook.get("cwd"), str) else None
+    found: dict[str, Any] = {}
+    worker = None
+    if git is not None and cwd:  # git runs while the transcript is read and parsed: its wait overlaps their work
+        worker = threading.Thread(target=lambda: found.update(repo=git.state(cwd)), daemon=True)
+        worker.start()
     raw = path.read_bytes()
     text = raw.decode("utf-8", errors="replace")  # once: for the reader and, most often whole, for the payload
     lap("read")
     parsed = tr.parse(text)
+    if worker is not None:
+        worker.join()
     lap("parse")
     session_id = _session(hook)
     parent = store.latest_in_session(session_id) if session_id else None
@@ -110,11 +119,12 @@ def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigge
         if parent is not None and path.stat().st_mtime <= parse_iso(parent.created_at).timestamp():
             return None  # nothing was written since the last checkpoint (a compaction's, say)
     kept, dropped = _tail(raw, max(store.max_payload_bytes - PAYLOAD_MARGIN, 1024))
-    project = hook.get("cwd") or parsed.cwd
+    project = cwd or parsed.cwd
+    if worker is None and git is not None and project:
+        found["repo"] = git.state(project)
     fields = cap.to_fields(parsed, transcript_text=kept.decode("utf-8", errors="replace") if dropped else text,
                            session_id=session_id, project=project, trigger=trigger, source=source,
-                           parent_id=parent.id if parent else None,
-                           repo=git.state(project) if git is not None and project else None)
+                           parent_id=parent.id if parent else None, repo=found.get("repo"))
     if dropped:
         fields["payload"]["project_state"]["transcript_bytes_left_out"] = dropped
     lap("capture")

@@ -74,3 +74,13 @@ def test_save_data_stores_what_save_stores(store: SQLiteCheckpointStore) -> None
     assert {k: v for k, v in dataclasses.asdict(a).items() if k not in skip} == \
         {k: v for k, v in dataclasses.asdict(b).items() if k not in skip}
     assert "hunter2" not in str(dataclasses.asdict(b))
+
+
+def test_a_lone_surrogate_in_the_payload_is_named_and_nothing_is_written(store: SQLiteCheckpointStore) -> None:
+    """The payload's strings are checked as they are encoded, not in a pass of their own: same answer."""
+    data = {**FULL, "payload": {**FULL["payload"], "transcript": "ok…\ud800 then more"}}
+    with pytest.raises(InvalidInputError, match=r"payload\.transcript contains an unpaired UTF-16 surrogate"):
+        store.save_data(data)
+    with pytest.raises(InvalidInputError, match=r"payload\.project_state\.cwd"):
+        store.save_data({**FULL, "payload": {"project_state": {"cwd": "\udfff"}}})
+    assert store.count() == 0

@@ -147,7 +147,9 @@ class SQLiteCheckpointStore:
     def _save(self, data: dict[str, Any], now: datetime | None, lap: Callable[[str], None] | None = None) -> Saved:
         lap = lap or (lambda phase: None)
         now = now or utcnow()
-        check_text(data)
+        # The payload's strings are checked as _payload_bytes encodes them: encoding a transcript of 10 MB
+        # twice (a non-ASCII one: most) cost a hook 50 ms.
+        check_text({k: v for k, v in data.items() if k != "payload"})
         payload = data.get("payload")
         if payload is not None:
             self._check_size(text_size(payload))  # before the work of redacting it
@@ -183,7 +185,11 @@ class SQLiteCheckpointStore:
         data = {k: v for k, v in _plain(payload).items() if v is not None}
         if not data:
             return None
-        plain = codec.payload_bytes(data)
+        try:
+            plain = codec.payload_bytes(data)
+        except UnicodeEncodeError:  # a lone surrogate: say where (never the text), as check_text does
+            check_text(data, "payload")
+            raise
         self._check_size(len(plain))
         return plain
 

@@ -269,6 +269,12 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
     now = utcnow()
     if source in ("compact", "resume") and session_id:
         cp = store.latest_in_session(session_id)
+        found: dict[str, Any] = {}
+        worker = None
+        if cp is not None and cp.status not in CLOSED_STATUSES and git is not None:
+            # git (two processes) runs while the summary is read and the status written: the waits overlap
+            worker = threading.Thread(target=lambda: found.update(drift=drift_since(cp, project, git)), daemon=True)
+            worker.start()
         summary, trigger = summary_in_transcript(hook, cp.created_at if cp else None) if source == "compact" \
             else (None, None)
         if summary is None and cp is not None and source == "compact" and "compact-summary" in cp.tags:
@@ -278,7 +284,9 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
         if cp is not None and cp.status not in CLOSED_STATUSES:
             store.set_status(cp.id, "resumed", f"Resumed at: {iso(now)} (after {source})", now=now)
             full = store.get(cp.id, with_payload=False)
-            drift = drift_since(full, project, git) if git is not None else None
+            if worker is not None:
+                worker.join()
+            drift = found.get("drift")
             if summary is not None:
                 from mcp_server_checkpoints.integrations.claude_code import after_compact
                 from mcp_server_checkpoints.recovery.drift import drift_lines

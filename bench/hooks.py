@@ -20,7 +20,9 @@ What is measured
   own code runs (interpreter and imports: the wall time less what the hook logs as its own); the
   phases are those each hook writes to its line in the hook log (`Laps` in hooks.py): imports and
   opening the database, reading the transcript, parsing it, building the fields, checking them,
-  redacting, encoding and writing (compression, SQLite), or the session-start context.
+  redacting, encoding and writing (compression, SQLite), or the session-start context, and closing
+  the database. What is left of the wall time (interpreter start, imports before the hook's code,
+  interpreter exit) is the start-up column.
 Budgets (issue #14, DESIGN.md): session-start < 300 ms, post-compact < 300 ms; pre-compact and
 session-end < 1 s for a 10 MB transcript; the drift check ≤ 50 ms on a 10k-commit repository.
 
@@ -89,7 +91,7 @@ def wait_for_log(log: Path, text: str, count: int) -> None:
 
 CPU: dict[str, list[float]] = {}
 PHASES = ("start-up", "imports+open", "read", "parse", "capture", "check", "redact", "encode+write", "context",
-          "hand-on")
+          "close", "hand-on")
 LOGGED = re.compile(r" in (\d+\.\d+)s \((.*)\)$")
 
 
@@ -233,7 +235,7 @@ def main() -> None:
     print("Wall time is what the client waits; CPU (user+sys of the hook process) is less disturbed by other load.\n")
     print("| hook | transcript | wall p50 | wall p95 | wall max | CPU p50 |\n|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))
-    print("\n### Where the time goes (ms, p50 of each phase; start-up = interpreter and imports, before the hook's code)\n")
+    print("\n### Where the time goes (ms, p50 of each phase; start-up = the rest of the wall time: interpreter start, imports before the hook's code, exit)\n")
     print(f"| hook | transcript | {' | '.join(PHASES)} |\n|---|---|{'---:|' * len(PHASES)}")
     print("\n".join(phase_rows))
     print(f"\nDrift check alone (in process; the recorded state read from the checkpoint + git status + git log; {args.commits:,}-commit repository,"

@@ -327,12 +327,14 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
                                     git=Git(), lap=laps)
                 what = (f"saved {saved.id} ({saved.raw_bytes} bytes → {saved.stored_bytes})" if saved
                         else "saved nothing (trivial, or already saved)")
-                _log(settings, f"{event} {what} {laps.text()}")
-                return ""
-            laps("imports+open")
-            context = session_start(hook, s.store, settings, git=Git(timeout=START_GIT_TIMEOUT))
-            laps("context")
-        _log(settings, f"session-start ({hook.get('source')}) gave {len(context or '')} characters {laps.text()}")
+                context = None
+            else:
+                laps("imports+open")
+                context = session_start(hook, s.store, settings, git=Git(timeout=START_GIT_TIMEOUT))
+                laps("context")
+                what = f"({hook.get('source')}) gave {len(context or '')} characters"
+        laps("close")  # the database's last connection closes: SQLite checkpoints its write-ahead log
+        _log(settings, f"{event} {what} {laps.text()}")
         if context is None:
             return ""
         return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},

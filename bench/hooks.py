@@ -16,6 +16,13 @@ What is measured
   `git log` since the recorded commit (3 commits made since), on the 10k-commit repository.
 * The payload sizes: raw JSON, stored (zstd), and the ratio; for the second capture, stored against
   its parent.
+* Where each hook's time goes (p50 per phase): start-up is the process's wall time before the hook's
+  own code runs (interpreter and imports: the wall time less what the hook logs as its own); the
+  phases are those each hook writes to its line in the hook log (`Laps` in hooks.py): imports and
+  opening the database, reading the transcript, parsing it, building the fields, checking them,
+  redacting, encoding and writing (compression, SQLite), or the session-start context, and closing
+  the database. What is left of the wall time (interpreter start, imports before the hook's code,
+  interpreter exit) is the start-up column.
 Budgets (issue #14, DESIGN.md): session-start < 300 ms, post-compact < 300 ms; pre-compact and
 session-end < 1 s for a 10 MB transcript; the drift check ≤ 50 ms on a 10k-commit repository.
 
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -44,8 +52,7 @@ sys.path.insert(0, str(ROOT))
 from tests.integrations.transcript_fixtures import SESSION, compact_summary_text, large_session  # noqa: E402
 
 from mcp_server_checkpoints.domain.time import iso, utcnow  # noqa: E402
-from mcp_server_checkpoints.integrations.claude_code.hooks import drift_since  # noqa: E402
-from mcp_server_checkpoints.recovery.repo_state import Git  # noqa: E402
+from mcp_server_checkpoints.recovery.repo_state import Git, drift_since  # noqa: E402
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database  # noqa: E402
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
@@ -83,6 +90,21 @@ def wait_for_log(log: Path, text: str, count: int) -> None:
     raise SystemExit(f"{text!r} did not reach the hook log")
 
 CPU: dict[str, list[float]] = {}
+PHASES = ("start-up", "imports+open", "read", "parse", "capture", "check", "redact", "transcript text", "encode+write", "context",
+          "close", "hand-on")
+LOGGED = re.compile(r" in (\d+\.\d+)s \((.*)\)$")
+
+
+def phases_of(log: Path, since: int, event: str, wall_ms: float) -> dict[str, float]:
+    """The phases `event` logged after byte `since` of the hook log, with start-up = wall time less its own."""
+    text = log.read_bytes()[since:].decode("utf-8", errors="replace") if log.exists() else ""
+    for line in reversed(text.splitlines()):
+        m = LOGGED.search(line)
+        if m and line.split(" ", 2)[1] == event:
+            found = {"start-up": wall_ms - float(m.group(1)) * 1000}
+            found.update((name, float(ms)) for name, ms in re.findall(r"(\S+) (\d+) ms", m.group(2)))
+            return found
+    raise SystemExit(f"{event} logged no timing line")
 
 
 def run_hook(event: str, payload: dict[str, object], db: Path, env: dict[str, str]) -> tuple[float, str]:
@@ -112,6 +134,8 @@ def main() -> None:
     ap.add_argument("--commits", type=int, default=10_000, help="commits in the test repository (default 10000)")
     args = ap.parse_args()
     rows: list[str] = []
+    phase_rows: list[str] = []
+    load_before = os.getloadavg()[0]
     comp: list[str] = []
     drift_ms: list[float] = []
     drift_shown: list[bool] = []
@@ -137,11 +161,15 @@ def main() -> None:
             keys = ("first", "later", "post", "compact", "startup", "end")
             timings: dict[str, list[float]] = {k: [] for k in keys}
             cpu: dict[str, list[float]] = {k: [] for k in keys}
+            phases: dict[str, dict[str, list[float]]] = {k: {} for k in keys}
 
             def timed(key: str, event: str, payload: dict[str, object], db: Path) -> str:
+                since = log.stat().st_size if log.exists() else 0
                 ms, out = run_hook(event, payload, db, env)
                 timings[key].append(ms)
                 cpu[key].append(CPU["last"][-1])
+                for name, value in phases_of(log, since, event, ms).items():
+                    phases[key].setdefault(name, []).append(value)
                 return out
 
             for run in range(args.runs):
@@ -199,12 +227,17 @@ def main() -> None:
                 v, c = timings[key], cpu[key]
                 rows.append(f"| {label} | {mb:g} MB | {statistics.median(v):.0f} | {pct(v, 0.95):.0f} | {max(v):.0f}"
                             f" | {statistics.median(c):.0f} |")
+                cells = [f"{statistics.median(phases[key][p]):.0f}" if p in phases[key] else "" for p in PHASES]
+                phase_rows.append(f"| {label} | {mb:g} MB | {' | '.join(cells)} |")
     load = os.getloadavg()[0]
-    print(f"## Hook timings (ms, {args.runs} runs each, a new process per run; load average {load:.1f} on"
-          f" {os.cpu_count()} cores)\n")
+    print(f"## Hook timings (ms, {args.runs} runs each, a new process per run; load average {load_before:.1f} before,"
+          f" {load:.1f} after, on {os.cpu_count()} cores)\n")
     print("Wall time is what the client waits; CPU (user+sys of the hook process) is less disturbed by other load.\n")
     print("| hook | transcript | wall p50 | wall p95 | wall max | CPU p50 |\n|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))
+    print("\n### Where the time goes (ms, p50 of each phase; start-up = the rest of the wall time: interpreter start, imports before the hook's code, exit)\n")
+    print(f"| hook | transcript | {' | '.join(PHASES)} |\n|---|---|{'---:|' * len(PHASES)}")
+    print("\n".join(phase_rows))
     print(f"\nDrift check alone (in process; the recorded state read from the checkpoint + git status + git log; {args.commits:,}-commit repository,"
           f" {len(drift_ms)} runs): p50 {statistics.median(drift_ms):.0f} ms, p95 {pct(drift_ms, 0.95):.0f} ms,"
           f" max {max(drift_ms):.0f} ms; the drift section was in {sum(drift_shown)} of {len(drift_shown)}"

@@ -24,11 +24,11 @@ from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.errors import InvalidInputError
 from mcp_server_checkpoints.search.transcript_text import TranscriptIndexing
 from mcp_server_checkpoints.storage.keys import read_key
-from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
 from mcp_server_checkpoints.storage.sqlite.db import Database
 
 if TYPE_CHECKING:
+    from mcp_server_checkpoints.storage.redact import Redactor
     from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
     from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
@@ -43,10 +43,14 @@ class Services:
 
     settings: Settings
     db: Database
-    redactor: Redactor
     store: SQLiteCheckpointStore
     semantic: SemanticIndex | None = None
     _graph: GraphStore | None = field(default=None, repr=False)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The store's (built on first use: a hook that only reads never compiles the redaction rules)."""
+        return self.store.redactor
 
     @property
     def graph(self) -> GraphStore:
@@ -78,15 +82,14 @@ def open_services(settings: Settings, *, semantic: SemanticMode = "off", bulk: b
     key = read_key(settings.encryption_key_file) if settings.encryption_key_file is not None else None
     db = open_database(settings.db, key)
     try:
-        redactor = Redactor.build(settings.redact_patterns)
         index = _semantic_index(db, settings, semantic, bulk)
         store = SQLiteCheckpointStore(db, default_project=settings.project, max_payload_bytes=settings.max_payload_bytes,
-                                      diff_chain_max=settings.diff_chain_max, redactor=redactor, semantic=index,
-                                      transcripts=TranscriptIndexing(enabled=settings.index_transcripts))
+                                      diff_chain_max=settings.diff_chain_max, redact_patterns=settings.redact_patterns,
+                                      semantic=index, transcripts=TranscriptIndexing(enabled=settings.index_transcripts))
     except BaseException:
         db.close()
         raise
-    return Services(settings=settings, db=db, redactor=redactor, store=store, semantic=index)
+    return Services(settings=settings, db=db, store=store, semantic=index)
 
 
 @contextmanager

@@ -65,3 +65,27 @@ def test_switched_off_or_empty_indexes_nothing() -> None:
     assert TranscriptIndexing().text_of("   ") is None
     assert TranscriptIndexing().text_of(None) is None
     assert TranscriptIndexing().text_of(line(type="file-history-snapshot", snapshot={})) is None
+
+
+def test_reading_from_both_ends_gives_the_whole_text_cut() -> None:
+    """Only the lines the cut keeps are decoded, yet the text is the whole conversation's, cut."""
+    import random
+
+    rng = random.Random(5)
+    for _ in range(200):
+        lines = []
+        for i in range(rng.randint(1, 60)):
+            said = "w" * rng.randint(0, 400) + f" {i}"
+            lines.append(rng.choice([
+                line(role="user", content=said),
+                line(type="assistant", message={"role": "assistant", "content": [{"type": "text", "text": said}]}),
+                line(type="user", message={"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t", "content": said}]}),
+                "garbage",
+            ]))
+        text = "\n".join(lines)
+        limit = rng.randint(10, 20_000)
+        whole = conversation_text(text)
+        head = limit // 4
+        expected = whole if len(whole) <= limit else whole[:head] + "\n…\n" + whole[len(whole) - (limit - head):]
+        assert conversation_text(text, limit) == expected

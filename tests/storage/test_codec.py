@@ -47,6 +47,16 @@ def test_shared_prefix() -> None:
     assert codec.shared_prefix(big, big[:5_000_001] + b"!") == 5_000_001
 
 
+def test_shared_prefix_at_every_block_boundary() -> None:
+    """The first difference just before, at and after each block size the scan narrows through."""
+    base = bytes(range(256)) * (3 * 4096 + 7)
+    for edge in (0, 1, 255, 256, 257, 16_383, 16_384, 16_385, 1_048_575, 1_048_576, 1_048_577, len(base) - 1):
+        other = base[:edge] + bytes([base[edge] ^ 1]) + base[edge + 1:]
+        assert codec.shared_prefix(base, other) == edge == codec.shared_prefix(other, base)
+    assert codec.shared_prefix(base, base) == len(base)
+    assert codec.shared_prefix(base, base[:1_048_577]) == 1_048_577
+
+
 def test_prefix_diff_of_a_growing_transcript_is_tiny() -> None:
     import os
 

@@ -94,6 +94,7 @@ StoreCase = Callable[[Services, Settings, Path], object]
 
 STORE_CASES: dict[str, StoreCase] = {
     "save": lambda sv, s, tmp: sv.store.save(everything()),
+    "save_data": lambda sv, s, tmp: sv.store.save_data(everything().model_dump(exclude_defaults=True)),
     "set_status": lambda sv, s, tmp: sv.store.set_status(saved(sv), "abandoned", TEXT),
     "delete": lambda sv, s, tmp: sv.store.delete(sv.store.save(everything(parent_id=saved(sv))).id),
     "import_checkpoints": lambda sv, s, tmp: sv.store.import_checkpoints([Checkpoint(

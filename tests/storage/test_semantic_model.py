@@ -180,4 +180,4 @@ async def test_search_nodes_finds_entities_by_meaning_over_mcp(db_path: Path, em
 
 def _state(settings: Settings, db: Database, semantic: SemanticIndex) -> AppState:
     store = SQLiteCheckpointStore(db, semantic=semantic)
-    return AppState(Services(settings=settings, db=db, redactor=store.redactor, store=store, semantic=semantic))
+    return AppState(Services(settings=settings, db=db, store=store, semantic=semantic))

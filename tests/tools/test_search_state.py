@@ -37,7 +37,7 @@ async def test_reported_state_is_the_one_used(tmp_path: Path) -> None:
     settings = Settings(db=tmp_path / "s.db", semantic=False)
     db = open_database(settings.db)
     store = ModelReadyDuringSearch(db)
-    state = AppState(Services(settings=settings, db=db, redactor=store.redactor, store=store))
+    state = AppState(Services(settings=settings, db=db, store=store))
     async with Client(build_server(settings, state)) as client:
         res = await client.call_tool("search_checkpoints", {"query": "anything"})
     assert res.structured_content is not None

@@ -13,6 +13,7 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing before the 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from types import SimpleNamespace
     from typing import Any
 
     from mcp_server_checkpoints.config import Settings
@@ -30,7 +31,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace | SimpleNamespace) -> Settings:
     from mcp_server_checkpoints.config import load_settings
 
     overrides = {"db": getattr(args, "db", None), "log_level": getattr(args, "log_level", None),
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
         # Exit 2 from a PreCompact hook blocks compaction: a hook exits 0 whatever went wrong.
         try:
-            return _main(argv, only="hook")
+            return _hook(argv)
         except SystemExit:
             return 0
     if _serves_stdio(argv):
@@ -79,14 +80,63 @@ def _command_of(argv: list[str]) -> str | None:
     return None
 
 
-def _main(argv: list[str], only: str | None = None, front: FrontEnd | None = None) -> int:
+def _hook_args(argv: list[str]) -> SimpleNamespace | None:
+    """The plain shape Claude Code runs (`[--db P] [--config F] [--log-level L] hook EVENT`, in any order),
+    read without argparse; None for anything else (help, a mistake), which argparse then explains."""
+    from types import SimpleNamespace
+
+    from mcp_server_checkpoints.integrations.claude_code import HOOK_EVENTS
+
+    values: dict[str, str] = {}
+    words: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in ("--db", "--config", "--log-level"):
+            got = value if eq else next(args, None)
+            if got is None or (name == "--log-level" and got not in ("DEBUG", "INFO", "WARNING", "ERROR")):
+                return None
+            values[name[2:].replace("-", "_")] = got
+        elif arg.startswith("-"):
+            return None
+        else:
+            words.append(arg)
+    if len(words) != 2 or words[1] not in HOOK_EVENTS:
+        return None
+    return SimpleNamespace(command="hook", event=words[1], **values)
+
+
+def _hook(argv: list[str]) -> int:
+    """`ckpt hook EVENT`: its own command line, the settings and the hook; none of the other commands' imports
+    and no argparse parser (building one took a hook more time than the rest of its start-up)."""
+    from mcp_server_checkpoints.errors import InvalidInputError
+
+    args: argparse.Namespace | SimpleNamespace | None = _hook_args(argv)
+    if args is None:
+        from mcp_server_checkpoints.cli.parser import build_parser
+
+        args = build_parser("hook").parse_args(argv)
+    try:
+        settings = _settings(args)
+    except InvalidInputError as exc:
+        print(f"ckpt: {exc}", file=sys.stderr)
+        return 0
+    from mcp_server_checkpoints.integrations.claude_code.hooks import run
+
+    out = run(args.event, sys.stdin.read() if not sys.stdin.isatty() else "", settings)
+    if out:
+        print(out)
+    return 0  # always: a failing hook would block compaction or the session start
+
+
+def _main(argv: list[str], front: FrontEnd | None = None) -> int:
     import logging
 
     from mcp_server_checkpoints.cli.commands import HANDLERS, Context
     from mcp_server_checkpoints.cli.parser import build_parser
     from mcp_server_checkpoints.errors import CheckpointsError, InvalidInputError, NotFoundError
 
-    parser = build_parser(only)
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.front_end = front
     if args.command is None:
@@ -96,7 +146,7 @@ def _main(argv: list[str], only: str | None = None, front: FrontEnd | None = Non
         settings = _settings(args)
     except InvalidInputError as exc:
         print(f"ckpt: {exc}", file=sys.stderr)
-        return 0 if args.command == "hook" else 2
+        return 2
     # Logs go to stderr: stdout belongs to the MCP protocol when serving over stdio.
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -271,15 +271,6 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_hook(args: argparse.Namespace, ctx: Context) -> int:
-    from mcp_server_checkpoints.integrations.claude_code.hooks import run
-
-    out = run(args.event, sys.stdin.read() if not sys.stdin.isatty() else "", ctx.settings)
-    if out:
-        print(out)
-    return 0  # always: a failing hook would block compaction or the session start
-
-
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from mcp_server_checkpoints.demo import run_demo
 
@@ -402,7 +393,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "serve": cmd_serve, "list": cmd_list, "search": cmd_search, "show": cmd_show, "status": cmd_status,
     "delete": cmd_delete, "backup": cmd_backup,
     "export": cmd_export, "import": cmd_import, "stats": cmd_stats, "verify": cmd_verify, "demo": cmd_demo,
-    "hook": cmd_hook,
     "setup": cmd_setup, "uninstall": cmd_setup, "init": cmd_init,
     "import-memory": cmd_import_memory, "export-memory": cmd_export_memory,
     "reindex": cmd_reindex,

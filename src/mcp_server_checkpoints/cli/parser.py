@@ -8,6 +8,7 @@ from collections import defaultdict
 from mcp_server_checkpoints import __version__
 from mcp_server_checkpoints.domain.records import COMPONENTS
 from mcp_server_checkpoints.domain.statuses import STATUSES
+from mcp_server_checkpoints.integrations.claude_code import HOOK_EVENTS
 from mcp_server_checkpoints.integrations.clients.names import AGENT_FILES, CLIENTS, DEFAULT_NAME
 
 COMMANDS: dict[str, str] = {
@@ -107,9 +108,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     cmd["backup"].add_argument("dest", help="the backup file to write")
     cmd["backup"].add_argument("--force", action="store_true", help="overwrite DEST if it exists")
     cmd["demo"].add_argument("--keep", metavar="PATH", default=None, help="keep the demo database at PATH")
-    # store-summary: what post-compact starts in the background (the saving needs pydantic, the hook must not)
-    cmd["hook"].add_argument("event", choices=["pre-compact", "post-compact", "session-start", "session-end",
-                                               "store-summary"])
+    cmd["hook"].add_argument("event", choices=HOOK_EVENTS)
     for name in ("setup", "uninstall"):
         cmd[name].add_argument("--client", action="append", choices=[*CLIENTS, "all"], default=None,
                                help="a client (repeatable) or all (default: every client installed here)")

@@ -100,6 +100,20 @@ class Checkpoint:
     payload: PayloadRecord | None = None
 
 
+@dataclass
+class Saved:
+    """What a save reports (the tools return it as `SaveResult`)."""
+
+    id: str
+    project: str | None
+    status: str
+    created_at: str
+    parent_id: str | None
+    stored_bytes: int  # the payload in the database (compressed)
+    raw_bytes: int  # the payload before compression
+    redactions: dict[str, int] = field(default_factory=dict)  # secrets replaced before storing, by kind
+
+
 def _describe(descriptions: dict[str, str]) -> Any:
     """pydantic's json_schema_extra for a dataclass: field descriptions in its output schema."""
 

@@ -16,6 +16,8 @@ def surrogate_path(value: Any, path: list[str | int] | None = None, depth: int =
     if depth > max_depth:
         return None
     if isinstance(value, str):
+        if value.isascii():  # free (CPython keeps the flag); encoding a 10 MB transcript is not
+            return None
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

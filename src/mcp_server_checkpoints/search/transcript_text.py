@@ -37,39 +37,92 @@ class TranscriptIndexing:
     def text_of(self, transcript: str | None) -> str | None:
         if not self.enabled or not transcript or not transcript.strip():
             return None
-        text = conversation_text(transcript)
-        if len(text) > self.max_chars:
-            head = self.max_chars // 4
-            text = text[:head] + "\n…\n" + text[len(text) - (self.max_chars - head):]
-        return text or None
+        return conversation_text(transcript, self.max_chars) or None
+
+    def text_from(self, conversation: str) -> str | None:
+        """`text_of` for a caller that has read the transcript's messages itself (`message_texts` of every
+        line, joined by line breaks: the Claude Code hooks' reader, in the pass it makes anyway)."""
+        if not self.enabled or not conversation.strip():
+            return None
+        return _cut(conversation, self.max_chars)
 
 
 DEFAULT_TRANSCRIPT_INDEXING = TranscriptIndexing()
 
 
-def conversation_text(transcript: str) -> str:
-    """The conversation's text, one message per line; the transcript itself when it is not JSON lines."""
-    lines = transcript.splitlines()
+def conversation_text(transcript: str, max_chars: int | None = None) -> str:
+    """The conversation's text, one message per line; the transcript itself when it is not JSON lines.
+
+    Past `max_chars`, its first quarter and its last three quarters, joined by a line "…". Only as many
+    lines are decoded as that takes, from each end (a hook saves a 10 MB transcript: decoding all of it
+    cost a capture ~150 ms).
+    """
+    lines = transcript.split("\n")  # not splitlines(): message text may hold U+2028
     first = next((ln for ln in lines if ln.strip()), "")
     if not first.lstrip().startswith("{"):
-        return transcript.strip()
-    out: list[str] = []
-    parsed = 0
-    for line in lines:
-        line = line.strip()
-        if not line.startswith("{"):
+        return _cut(transcript.strip(), max_chars)
+    if max_chars is None:
+        head_budget, tail_budget = len(transcript), 0
+    else:
+        head_budget, tail_budget = max_chars // 4, max_chars - max_chars // 4
+    head: list[str] = []
+    size = 0
+    parsed = False
+    end = len(lines)
+    for i, line in enumerate(lines):
+        got = _line_texts(line)
+        if got is None:
             continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(item, dict):
-            continue
-        parsed += 1
-        out += _texts(item)
+        parsed = True
+        head += got
+        size += sum(len(t) + 1 for t in got)
+        if size > head_budget:
+            end = i + 1
+            break
     if not parsed:  # "{" but not JSON lines after all (a JSON document, a code listing)
-        return transcript.strip()
-    return "\n".join(t for t in out if t)
+        return _cut(transcript.strip(), max_chars)
+    if end == len(lines):  # all of it fits
+        return _cut("\n".join(head), max_chars)
+    tail: list[str] = []
+    size = 0
+    for line in reversed(lines[end:]):
+        got = _line_texts(line)
+        if not got:
+            continue
+        tail[:0] = got
+        size += sum(len(t) + 1 for t in got)
+        if size > tail_budget:  # both ends are long enough: cut exactly as the whole text would be
+            return "\n".join(head)[:head_budget] + "\n…\n" + "\n".join(tail)[-tail_budget:]
+    return _cut("\n".join(head + tail), max_chars)  # every line was read after all
+
+
+def _cut(text: str, max_chars: int | None) -> str:
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    head = max_chars // 4
+    return text[:head] + "\n…\n" + text[len(text) - (max_chars - head):]
+
+
+def _line_texts(line: str) -> list[str] | None:
+    """The texts of one JSON line (None: not a JSON object). A tool result's line, most of a transcript's
+    bytes, is only decoded when it may hold a text block beside the result."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    if '"tool_result"' in line and '"text"' not in line:
+        return []
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(item, dict):
+        return None
+    return message_texts(item)
+
+
+def message_texts(item: dict[str, Any]) -> list[str]:
+    """What one decoded transcript line says (none for a line of machinery or of tool output only)."""
+    return [t for t in _texts(item) if t]
 
 
 def _texts(item: dict[str, Any]) -> list[str]:

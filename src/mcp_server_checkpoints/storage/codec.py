@@ -48,17 +48,18 @@ def payload_bytes(data: dict[str, Any]) -> bytes:
 
 
 def shared_prefix(a: bytes, b: bytes) -> int:
-    """Length of the common prefix of a and b (binary search over memcmp'd slices: fast on megabytes)."""
-    lo, hi = 0, min(len(a), len(b))
-    if a[:hi] == b[:hi]:
-        return hi
-    while lo < hi:  # invariant: a[:lo] == b[:lo] and a[:hi+1] != b[:hi+1]
-        mid = (lo + hi + 1) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    """Length of the common prefix of a and b: equal 1 MB blocks skipped, then 16 KB, 256 B and single bytes
+    within the first block that differs (each byte compared about once; a binary search over slices of
+    the whole prefix copied and compared ~25 times 10 MB on a hook's later capture: 150 ms)."""
+    n = min(len(a), len(b))
+    i = 0
+    for step in (1 << 20, 1 << 14, 1 << 8, 1):  # invariant: a[:i] == b[:i]
+        while i < n:
+            j = min(i + step, n)
+            if a[i:j] != b[i:j]:
+                break
+            i = j
+    return i
 
 
 def sha256(data: bytes) -> str:

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mcp_server_checkpoints.domain.records import (
     Checkpoint,
+    Saved,
     SearchHit,
     SemanticState,
     StatusChange,
     StatusResult,
 )
 from mcp_server_checkpoints.domain.statuses import OPEN_STATUSES
-from mcp_server_checkpoints.storage.redact import Redactor
 
 if TYPE_CHECKING:  # pydantic models: the boundary types of save and of the graph operations
     from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, SaveResult
@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pydantic models: the boundary types of save and of the grap
         ObservationDeletion,
         Relation,
     )
+    from mcp_server_checkpoints.storage.redact import Redactor
 
 
 @dataclass
@@ -85,13 +86,21 @@ class ImportReport:
 class CheckpointStore(Protocol):
     """Checkpoints: save, read (payload verified), search, status, lineage, delete, export/import, maintenance."""
 
-    redactor: Redactor
     default_project: str | None
     max_payload_bytes: int
+
+    @property
+    def redactor(self) -> Redactor: ...
 
     # -- writing
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
         """Store a new checkpoint (a new version of its lineage when `parent_id` is set)."""
+        ...
+
+    def save_data(self, data: dict[str, Any], *, now: datetime | None = None,
+                  lap: Callable[[str], None] | None = None, conversation: str | None = None) -> Saved:
+        """`save` of plain data of CheckpointFields' shape, its bounds checked without pydantic; `conversation`:
+        the payload transcript's searchable text as the caller already read it (redacted by the store)."""
         ...
 
     def set_status(self, cid: str, status: str, note: str | None = None, *,

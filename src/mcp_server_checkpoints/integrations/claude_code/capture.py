@@ -5,23 +5,22 @@ remaining / next step; without one, the assistant's last stated plan is the next
 first request with the latest one beside it. Files are listed edited first, then written by a shell
 command, then tracked by Claude Code, then read, then only named by a sub-agent; paths relative to the
 project when under it.
+
+No pydantic (`to_fields` gives plain data, which `save_data` checks): the pre-compact and session-end
+hooks run this on every compaction and session end, and importing pydantic would double their start-up.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mcp_server_checkpoints.domain.records import MAX_ITEM, MAX_SUMMARY, MAX_TEXT, MAX_TITLE
 from mcp_server_checkpoints.integrations.claude_code.transcript import FileSeen, Transcript, short
 from mcp_server_checkpoints.recovery.drift import describe_state
-from mcp_server_checkpoints.schemas.checkpoints import (
-    MAX_ITEM,
-    MAX_SUMMARY,
-    MAX_TEXT,
-    MAX_TITLE,
-    CheckpointFields,
-    Payload,
-)
+
+if TYPE_CHECKING:
+    from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 
 MAX_FILES = 200
 MAX_TOOL_HISTORY = 300
@@ -95,9 +94,17 @@ def is_trivial(t: Transcript) -> bool:
     return not t.requests or (t.tool_calls == 0 and not t.todos)
 
 
-def to_checkpoint(t: Transcript, *, transcript_text: str | None, session_id: str | None, project: str | None,
-                  trigger: str | None, parent_id: str | None, source: str = "pre-compact",
-                  repo: dict[str, Any] | None = None) -> CheckpointFields:
+def to_checkpoint(t: Transcript, **kw: Any) -> CheckpointFields:
+    """`to_fields` as the validated model the tools take."""
+    from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
+
+    return CheckpointFields.model_validate(to_fields(t, **kw))
+
+
+def to_fields(t: Transcript, *, transcript_text: str | None, session_id: str | None, project: str | None,
+              trigger: str | None, parent_id: str | None, source: str = "pre-compact",
+              repo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The checkpoint's fields as plain data of CheckpointFields' shape, every one within its bounds."""
     done = [str(x.get("content", "")) for x in t.todos if x.get("status") == "completed"]
     doing = [x for x in t.todos if x.get("status") == "in_progress"]
     todo = [x for x in t.todos if x.get("status") == "pending"]
@@ -120,7 +127,7 @@ def to_checkpoint(t: Transcript, *, transcript_text: str | None, session_id: str
         state["claude_code_version"] = t.version
     if repo:
         state["repo"] = repo
-    return CheckpointFields.model_validate({
+    return {
         "title": title_of(t),
         "goal": goal_of(t),
         "project": project,
@@ -140,9 +147,6 @@ def to_checkpoint(t: Transcript, *, transcript_text: str | None, session_id: str
         "parent_id": parent_id,
         "session_id": session_id or t.session_id,
         "agent_id": "claude-code",
-        "payload": Payload(
-            transcript=transcript_text,
-            tool_history=t.tool_history[-MAX_TOOL_HISTORY:],  # type: ignore[arg-type]
-            project_state=state,
-        ),
-    })
+        "payload": {"transcript": transcript_text, "tool_history": t.tool_history[-MAX_TOOL_HISTORY:],
+                    "project_state": state},
+    }

@@ -19,31 +19,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server_checkpoints.config import Settings
-from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
 from mcp_server_checkpoints.domain.time import iso, parse_iso, utcnow
 from mcp_server_checkpoints.errors import describe as describe_error
-from mcp_server_checkpoints.integrations.claude_code import after_compact
-from mcp_server_checkpoints.recovery.drift import describe_state, drift_lines
-from mcp_server_checkpoints.recovery.render import render_summary
-from mcp_server_checkpoints.recovery.repo_state import Git, drift_since
-from mcp_server_checkpoints.recovery.service import recover
-from mcp_server_checkpoints.storage.protocols import CheckpointStore
-from mcp_server_checkpoints.wiring import services
 
+# Each event imports what it uses, in the function that uses it: post-compact needs none of the store,
+# session-start (startup) none of the summary parsing, and so on; every module is start-up time.
 if TYPE_CHECKING:
-    from mcp_server_checkpoints.domain.records import Checkpoint
+    from mcp_server_checkpoints.domain.records import Checkpoint, Saved
+    from mcp_server_checkpoints.recovery.repo_state import Git
     from mcp_server_checkpoints.schemas.checkpoints import SaveResult
-
-log = logging.getLogger("mcp_server_checkpoints.hooks")
+    from mcp_server_checkpoints.storage.protocols import CheckpointStore
 
 CONTEXT_LIMIT = 10_000  # Claude Code moves longer additionalContext to a file
 PAYLOAD_MARGIN = 1024 * 1024  # room for the tool history and project state beside the transcript
@@ -55,6 +50,23 @@ OFFER = ("mcp-server-checkpoints found unfinished work for this project. In your
          " (do not resume before the user says yes: then call the recover tool with its checkpoint_id; if they"
          " decline, call mark_status with status on-hold):\n\n")
 START_GIT_TIMEOUT = 0.5  # session-start's budget is 300 ms: a slower git means no drift section, not a late start
+
+
+class Laps:
+    """Where a hook's time went, phase by phase, for its line in the hook log (and bench/hooks.py)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.ms: dict[str, float] = {}
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.ms[phase] = self.ms.get(phase, 0.0) + (now - self.last) * 1000
+        self.last = now
+
+    def text(self) -> str:
+        total = (time.perf_counter() - self.started)
+        return f"in {total:.3f}s ({', '.join(f'{k} {v:.0f} ms' for k, v in self.ms.items())})"
 
 
 def _tail(data: bytes, limit: int) -> tuple[bytes, int]:
@@ -79,14 +91,26 @@ def _transcript_path(hook: dict[str, Any]) -> Path:
 
 
 def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigger: str | None,
-            git: Git | None = None) -> SaveResult | None:
+            git: Git | None = None, lap: Callable[[str], None] = lambda phase: None) -> Saved | None:
     """Save the mechanical capture of the hook's transcript (pre-compact, session-end)."""
-    from mcp_server_checkpoints.integrations.claude_code import capture as cap  # pydantic: only the saving hooks
+    from mcp_server_checkpoints.integrations.claude_code import capture as cap
     from mcp_server_checkpoints.integrations.claude_code import transcript as tr
 
+    lap("imports+open")
     path = _transcript_path(hook)
+    cwd = hook.get("cwd") if isinstance(hook.get("cwd"), str) else None
+    found: dict[str, Any] = {}
+    worker = None
+    if git is not None and cwd:  # git runs while the transcript is read and parsed: its wait overlaps their work
+        worker = threading.Thread(target=lambda: found.update(repo=git.state(cwd)), daemon=True)
+        worker.start()
     raw = path.read_bytes()
-    parsed = tr.parse(raw)
+    text = raw.decode("utf-8", errors="replace")  # once: for the reader and, most often whole, for the payload
+    lap("read")
+    parsed = tr.parse(text)
+    if worker is not None:
+        worker.join()
+    lap("parse")
     session_id = _session(hook)
     parent = store.latest_in_session(session_id) if session_id else None
     if source == "session-end":
@@ -95,20 +119,26 @@ def capture(hook: dict[str, Any], store: CheckpointStore, *, source: str, trigge
         if parent is not None and path.stat().st_mtime <= parse_iso(parent.created_at).timestamp():
             return None  # nothing was written since the last checkpoint (a compaction's, say)
     kept, dropped = _tail(raw, max(store.max_payload_bytes - PAYLOAD_MARGIN, 1024))
-    project = hook.get("cwd") or parsed.cwd
-    fields = cap.to_checkpoint(parsed, transcript_text=kept.decode("utf-8", errors="replace"), session_id=session_id,
-                               project=project, trigger=trigger, source=source,
-                               parent_id=parent.id if parent else None,
-                               repo=git.state(project) if git is not None and project else None)
-    if dropped and fields.payload is not None and isinstance(fields.payload.project_state, dict):
-        fields.payload.project_state["transcript_bytes_left_out"] = dropped
-    return store.save(fields)
+    project = cwd or parsed.cwd
+    if worker is None and git is not None and project:
+        found["repo"] = git.state(project)
+    fields = cap.to_fields(parsed, transcript_text=kept.decode("utf-8", errors="replace") if dropped else text,
+                           session_id=session_id, project=project, trigger=trigger, source=source,
+                           parent_id=parent.id if parent else None, repo=found.get("repo"))
+    if dropped:
+        fields["payload"]["project_state"]["transcript_bytes_left_out"] = dropped
+    lap("capture")
+    # The reader gathered what the transcript says as it parsed: the store's search index takes that (when
+    # the payload holds the whole transcript) instead of decoding 10 MB of JSON lines again.
+    said = "\n".join(parsed.conversation) if not dropped and parsed.lines > parsed.bad_lines else None
+    return store.save_data(fields, lap=lap, conversation=said)
 
 
 def store_summary(hook: dict[str, Any], store: CheckpointStore, lock_dir: Path | None = None,
-                  git: Git | None = None) -> SaveResult | None:
+                  git: Git | None = None) -> Saved | SaveResult | None:
     """Store Claude Code's compaction summary as the next version of the session's lineage (once)."""
     from mcp_server_checkpoints.integrations.claude_code import compact_summary as cs
+    from mcp_server_checkpoints.recovery.drift import describe_state
     from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields
 
     text = hook.get("compact_summary")
@@ -184,6 +214,8 @@ def summary_in_transcript(hook: dict[str, Any], since: str | None = None) -> tup
     With `since` (the latest checkpoint's time), a summary written before it is an earlier compaction's:
     the transcript is written asynchronously and may not hold this compaction's summary yet.
     """
+    from mcp_server_checkpoints.integrations.claude_code.after_compact import message_text
+
     try:
         path = _transcript_path(hook)
         with path.open("rb") as fh:
@@ -199,7 +231,7 @@ def summary_in_transcript(hook: dict[str, Any], since: str | None = None) -> tup
             if line.get("isCompactSummary") is True:
                 if since is not None and _before(line.get("timestamp"), since):
                     return None, None
-                summary = after_compact.message_text(line)
+                summary = message_text(line)
         elif summary is not None and b'"compact_boundary"' in raw:
             meta = _json_line(raw).get("compactMetadata")
             trigger = meta.get("trigger") if isinstance(meta, dict) else None
@@ -230,12 +262,22 @@ def _stored(cp: Checkpoint | None, summary: str) -> bool:
 def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settings | None = None,
                   git: Git | None = None) -> str | None:
     """The additionalContext for this session start, or None when there is nothing to say."""
+    from mcp_server_checkpoints.domain.statuses import CLOSED_STATUSES
+    from mcp_server_checkpoints.recovery.render import render_summary
+    from mcp_server_checkpoints.recovery.repo_state import drift_since
+
     source = hook.get("source")
     session_id = _session(hook)
     project = hook.get("cwd") if isinstance(hook.get("cwd"), str) else None
     now = utcnow()
     if source in ("compact", "resume") and session_id:
         cp = store.latest_in_session(session_id)
+        found: dict[str, Any] = {}
+        worker = None
+        if cp is not None and cp.status not in CLOSED_STATUSES and git is not None:
+            # git (two processes) runs while the summary is read and the status written: the waits overlap
+            worker = threading.Thread(target=lambda: found.update(drift=drift_since(cp, project, git)), daemon=True)
+            worker.start()
         summary, trigger = summary_in_transcript(hook, cp.created_at if cp else None) if source == "compact" \
             else (None, None)
         if summary is None and cp is not None and source == "compact" and "compact-summary" in cp.tags:
@@ -245,11 +287,18 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
         if cp is not None and cp.status not in CLOSED_STATUSES:
             store.set_status(cp.id, "resumed", f"Resumed at: {iso(now)} (after {source})", now=now)
             full = store.get(cp.id, with_payload=False)
-            drift = drift_since(full, project, git) if git is not None else None
+            if worker is not None:
+                worker.join()
+            drift = found.get("drift")
             if summary is not None:
+                from mcp_server_checkpoints.integrations.claude_code import after_compact
+                from mcp_server_checkpoints.recovery.drift import drift_lines
+
                 return after_compact.render_delta(full, summary, now=now, extra=drift_lines(drift) if drift else None)
             body = render_summary(full, now=now, limit=CONTEXT_LIMIT - len(AFTER_COMPACT), drift=drift)
             return AFTER_COMPACT + body
+    from mcp_server_checkpoints.recovery.service import recover
+
     result = recover(store, "", project=project, now=now)
     if result.action in ("confirm", "choose"):
         return (OFFER + result.text)[:CONTEXT_LIMIT]
@@ -258,15 +307,19 @@ def session_start(hook: dict[str, Any], store: CheckpointStore, settings: Settin
 
 def run(event: str, stdin_text: str, settings: Settings) -> str:
     """Run one hook; returns what to print (possibly nothing). Never raises."""
-    started = time.perf_counter()
+    laps = Laps()
     try:
         hook = json.loads(stdin_text) if stdin_text.strip() else {}
         if not isinstance(hook, dict):
             raise ValueError("the hook input is not a JSON object")
         if event == "post-compact":  # no store, no pydantic: the detached store-summary does the saving
             post_compact(hook, settings)
-            _log(settings, f"post-compact handed the summary on in {time.perf_counter() - started:.3f}s")
+            laps("hand-on")
+            _log(settings, f"post-compact handed the summary on {laps.text()}")
             return ""
+        from mcp_server_checkpoints.recovery.repo_state import Git
+        from mcp_server_checkpoints.wiring import services
+
         with services(settings) as s:
             if event in ("pre-compact", "session-end", "store-summary"):
                 if event == "store-summary":
@@ -274,12 +327,17 @@ def run(event: str, stdin_text: str, settings: Settings) -> str:
                 else:
                     trigger = hook.get("trigger" if event == "pre-compact" else "reason")
                     saved = capture(hook, s.store, source=event, trigger=trigger if isinstance(trigger, str) else None,
-                                    git=Git())
+                                    git=Git(), lap=laps)
                 what = (f"saved {saved.id} ({saved.raw_bytes} bytes → {saved.stored_bytes})" if saved
                         else "saved nothing (trivial, or already saved)")
-                _log(settings, f"{event} {what} in {time.perf_counter() - started:.3f}s")
-                return ""
-            context = session_start(hook, s.store, settings, git=Git(timeout=START_GIT_TIMEOUT))
+                context = None
+            else:
+                laps("imports+open")
+                context = session_start(hook, s.store, settings, git=Git(timeout=START_GIT_TIMEOUT))
+                laps("context")
+                what = f"({hook.get('source')}) gave {len(context or '')} characters"
+        laps("close")  # the database's last connection closes: SQLite checkpoints its write-ahead log
+        _log(settings, f"{event} {what} {laps.text()}")
         if context is None:
             return ""
         return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}},

@@ -11,10 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcp_server_checkpoints.domain.fields import check_fields
 from mcp_server_checkpoints.domain.ids import ID_PATTERN, OWN_ID, new_id, shown_id
 from mcp_server_checkpoints.domain.records import (
     Checkpoint,
     PayloadRecord,
+    Saved,
     SearchHit,
     SemanticState,
     StatusChange,
@@ -34,7 +36,6 @@ from mcp_server_checkpoints.errors import (
 from mcp_server_checkpoints.search.transcript_text import DEFAULT_TRANSCRIPT_INDEXING, TranscriptIndexing
 from mcp_server_checkpoints.storage import codec
 from mcp_server_checkpoints.storage.protocols import BackupResult, ImportReport, SearchOutcome, VerifyReport
-from mcp_server_checkpoints.storage.redact import Redactor
 from mcp_server_checkpoints.storage.sqlite import driver
 from mcp_server_checkpoints.storage.sqlite.db import Database, count_readonly
 from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
@@ -44,6 +45,7 @@ from mcp_server_checkpoints.storage.sqlite.status_rows import write_status
 
 if TYPE_CHECKING:  # pydantic models: imported where they are built, so a hook that only reads never imports pydantic
     from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, Payload, SaveResult
+    from mcp_server_checkpoints.storage.redact import Redactor
     from mcp_server_checkpoints.storage.sqlite.semantic import SemanticIndex
 
 JSON_LIST_FIELDS = (
@@ -65,8 +67,10 @@ def open_database(path: str | Path, key: bytes | None = None) -> Database:
     return Database(path, MIGRATIONS, key=key)
 
 
-def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord) -> dict[str, Any]:
+def _plain(model: CheckpointFields | Checkpoint | Payload | PayloadRecord | dict[str, Any]) -> dict[str, Any]:
     """A model's or a record's fields as plain data."""
+    if isinstance(model, dict):
+        return model
     if isinstance(model, (Checkpoint, PayloadRecord)):
         return dataclasses.asdict(model)
     return model.model_dump()
@@ -95,74 +99,119 @@ class SQLiteCheckpointStore:
         max_payload_bytes: int = 16 * 1024 * 1024,
         diff_chain_max: int = 8,
         redactor: Redactor | None = None,
+        redact_patterns: Iterable[str] = (),
         semantic: SemanticIndex | None = None,
         transcripts: TranscriptIndexing = DEFAULT_TRANSCRIPT_INDEXING,
     ) -> None:
         self.db = db
         self.transcripts = transcripts
-        self.redactor = redactor or Redactor.build()
+        self._redactor = redactor
+        self._redact_patterns = tuple(redact_patterns)  # custom ones, beside the built-in rules
         self.semantic = semantic  # None: lexical search only
         self.default_project = default_project
         self.max_payload_bytes = max_payload_bytes
         self.diff_chain_max = diff_chain_max
 
+    @property
+    def redactor(self) -> Redactor:
+        """Built on first use: importing the redaction rules (compiling their patterns) was most of the start-up
+        of a hook that only reads (session-start on a new session)."""
+        if self._redactor is None:
+            from mcp_server_checkpoints.storage.redact import Redactor
+
+            self._redactor = Redactor.build(self._redact_patterns)
+        return self._redactor
+
     # -- writing -----------------------------------------------------------------------
-    def _redacted(self, model: CheckpointFields | Checkpoint) -> tuple[Any, Counter[str]]:
-        """The same model with every secret in its text and payload replaced; and how many of each kind there were."""
-        data = _plain(model)
-        payload = data.pop("payload")
-        kept = data.pop("redactions", None)  # an imported checkpoint's own report: counts, not text
+    def _redacted_data(self, data: dict[str, Any]) -> tuple[dict[str, Any], Any, Counter[str]]:
+        """Fields (without payload) and payload with every secret replaced; and how many of each kind there were."""
+        data = dict(data)
+        payload = data.pop("payload", None)
         clean, kinds = self.redactor.redact_value_kinds(data)
         if payload is not None:
             payload, more = self.redactor.redact_value_kinds(payload)
             kinds.update(more)
-        if isinstance(model, Checkpoint):
-            return checkpoint_from_data({**clean, "redactions": kept or {}, "payload": payload}), kinds
-        from mcp_server_checkpoints.schemas.checkpoints import Approach, Decision, FileChange, Payload
+        return clean, payload, kinds
 
-        # model_construct: the input was validated already, and a marker may be longer than the secret it replaced.
-        for key, cls in (("files", FileChange), ("decisions", Decision), ("approaches", Approach)):
-            clean[key] = [cls.model_construct(**item) for item in clean[key] or []]
-        return type(model).model_construct(
-            **clean, payload=Payload.model_construct(**payload) if payload is not None else None), kinds
+    def _redacted(self, cp: Checkpoint) -> tuple[Checkpoint, Counter[str]]:
+        """The same checkpoint with every secret in its text and payload replaced; and how many of each kind."""
+        data = _plain(cp)
+        kept = data.pop("redactions", None)  # an imported checkpoint's own report: counts, not text
+        clean, payload, kinds = self._redacted_data(data)
+        return checkpoint_from_data({**clean, "redactions": kept or {}, "payload": payload}), kinds
 
     def save(self, fields: CheckpointFields, *, now: datetime | None = None) -> SaveResult:
-        now = now or utcnow()
-        check_text(fields.model_dump())
-        if fields.payload is not None:
-            self._check_size(text_size(fields.payload.model_dump()))  # before the work of redacting it
-        fields, kinds = self._redacted(fields)
-        redactions = dict(sorted(kinds.items()))
-        payload_plain = self._payload_bytes(fields.payload)
-        ts = iso(now)
-        cid = new_id(fields.title, now)
-        project = fields.project if fields.project is not None else self.default_project
-        with self.db.write() as c:
-            row = self._row(fields, cid=cid, project=project, status=fields.status, created_at=ts, updated_at=ts,
-                            **_report_columns(redactions))
-            stored = self._insert(c, row, payload_plain)
-            self._index_transcript(c, cid, fields.payload.transcript if fields.payload is not None else None)
-            c.execute(
-                "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
-                (cid, fields.status, ts, None),
-            )
-            sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
-        if self.semantic is not None:
-            self.semantic.notify()  # embedded in the background: a save never waits for the model
         from mcp_server_checkpoints.schemas.checkpoints import SaveResult
 
-        return SaveResult(
-            id=cid, project=project, status=fields.status, created_at=ts, parent_id=fields.parent_id,
-            stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions,
-        )
+        saved = self._save(fields.model_dump(), now)  # validated by pydantic already
+        return SaveResult(**dataclasses.asdict(saved))
 
-    def _payload_bytes(self, payload: Payload | PayloadRecord | None) -> bytes | None:
+    def save_data(self, data: dict[str, Any], *, now: datetime | None = None,
+                  lap: Callable[[str], None] | None = None, conversation: str | None = None) -> Saved:
+        """`save` of plain data of CheckpointFields' shape, bounds checked without pydantic (the hooks).
+        `lap(phase)` is called as each phase ends (check, redact, encode+write): what a hook reports.
+        `conversation`: the payload transcript's messages as the caller read them (search.transcript_text
+        `message_texts` of each line, joined by line breaks), so that its text is not decoded twice; it is
+        redacted here like everything else."""
+        check_fields(data)
+        return self._save(data, now, lap, conversation)
+
+    def _save(self, data: dict[str, Any], now: datetime | None, lap: Callable[[str], None] | None = None,
+              conversation: str | None = None) -> Saved:
+        lap = lap or (lambda phase: None)
+        now = now or utcnow()
+        # The payload's strings are checked as _payload_bytes encodes them: encoding a transcript of 10 MB
+        # twice (a non-ASCII one: most) cost a hook 50 ms.
+        check_text({k: v for k, v in data.items() if k != "payload"})
+        payload = data.get("payload")
+        if payload is not None:
+            self._check_size(text_size(payload))  # before the work of redacting it
+        lap("check")
+        # The redacted text goes to the row as it is: a marker may be longer than the secret it replaced.
+        clean, payload, kinds = self._redacted_data(data)
+        redactions = dict(sorted(kinds.items()))
+        lap("redact")
+        payload_plain = self._payload_bytes(payload)
+        # Read out of the transcript before the write lock is taken (a 10 MB one: ~120 ms, unless the caller
+        # read it already).
+        if conversation is not None:
+            transcript = self.transcripts.text_from(conversation)
+            transcript = self.redactor.redact_kinds(transcript)[0] if transcript else None
+        else:
+            transcript = self.transcripts.text_of(payload.get("transcript") if isinstance(payload, dict) else None)
+        lap("transcript text")
+        ts = iso(now)
+        cid = new_id(clean["title"], now)
+        project = clean.get("project")
+        project = project if project is not None else self.default_project
+        status = clean.get("status") or "in-progress"
+        with self.db.write() as c:
+            row = self._row(clean, cid=cid, project=project, status=status, created_at=ts, updated_at=ts,
+                            **_report_columns(redactions))
+            stored = self._insert(c, row, payload_plain)
+            self._index_transcript(c, cid, transcript)
+            c.execute(
+                "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
+                (cid, status, ts, None),
+            )
+            sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
+        lap("encode+write")
+        if self.semantic is not None:
+            self.semantic.notify()  # embedded in the background: a save never waits for the model
+        return Saved(id=cid, project=project, status=status, created_at=ts, parent_id=clean.get("parent_id"),
+                     stored_bytes=stored, raw_bytes=len(payload_plain) if payload_plain else 0, redactions=redactions)
+
+    def _payload_bytes(self, payload: Payload | PayloadRecord | dict[str, Any] | None) -> bytes | None:
         if payload is None:
             return None
         data = {k: v for k, v in _plain(payload).items() if v is not None}
         if not data:
             return None
-        plain = codec.payload_bytes(data)
+        try:
+            plain = codec.payload_bytes(data)
+        except UnicodeEncodeError:  # a lone surrogate: say where (never the text), as check_text does
+            check_text(data, "payload")
+            raise
         self._check_size(len(plain))
         return plain
 
@@ -174,7 +223,7 @@ class SQLiteCheckpointStore:
             )
 
     @staticmethod
-    def _row(fields: CheckpointFields | Checkpoint, **extra: Any) -> dict[str, Any]:
+    def _row(fields: Checkpoint | dict[str, Any], **extra: Any) -> dict[str, Any]:
         data = _plain(fields)
         row: dict[str, Any] = {k: data.get(k) for k in TEXT_FIELDS}
         row["progress"] = data.get("progress")
@@ -220,9 +269,9 @@ class SQLiteCheckpointStore:
             raise InvalidInputError("a checkpoint with this id already exists") from None
         return stored
 
-    def _index_transcript(self, c: sqlite3.Connection, cid: str, transcript: str | None) -> None:
-        """The searchable text of a (redacted) transcript, in the caller's write transaction."""
-        text = self.transcripts.text_of(transcript)
+    @staticmethod
+    def _index_transcript(c: sqlite3.Connection, cid: str, text: str | None) -> None:
+        """A (redacted) transcript's searchable text (TranscriptIndexing.text_of), in the caller's write transaction."""
         if text:
             c.execute("INSERT INTO checkpoint_transcripts (checkpoint_id, body) VALUES (?, ?)", (cid, text))
 
@@ -485,7 +534,7 @@ class SQLiteCheckpointStore:
                 row = self._row(cp, cid=cp.id, status=cp.status, created_at=created, updated_at=updated,
                                 **_report_columns(cp.redactions))
                 self._insert(c, row, plain)
-                self._index_transcript(c, cp.id, cp.payload.transcript if cp.payload is not None else None)
+                self._index_transcript(c, cp.id, self.transcripts.text_of(cp.payload.transcript if cp.payload else None))
                 history = cp.history or [StatusChange(status=cp.status, at=created)]
                 c.executemany(
                     "INSERT INTO checkpoint_status (checkpoint_id, status, at, note) VALUES (?, ?, ?, ?)",
@@ -548,7 +597,7 @@ class SQLiteCheckpointStore:
                         continue
                     transcript = data.get("transcript") if isinstance(data, dict) else None
                     if isinstance(transcript, str):
-                        self._index_transcript(c, cid, transcript)
+                        self._index_transcript(c, cid, self.transcripts.text_of(transcript))
                         done += 1
             for table, _ in EXTERNAL_INDEXES:
                 c.execute(f"INSERT INTO {table}({table}) VALUES('rebuild')")

@@ -21,8 +21,8 @@ APP_DIR = "mcp-server-checkpoints"
 # Every setting with its default and a comment; shipped in the package, so the messages below can name it.
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-# Which runtime runs the embedding model (search/backends.py): numpy needs no torch.
-EmbeddingBackend = Literal["auto", "numpy", "sentence-transformers"]
+# Which runtime runs the embedding model (search/backends.py): onnx and numpy need no torch.
+EmbeddingBackend = Literal["auto", "onnx", "numpy", "sentence-transformers"]
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -55,7 +55,7 @@ def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("auto", "numpy", "sentence-transformers")
+EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("auto", "onnx", "numpy", "sentence-transformers")
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ class Settings:
     semantic: bool = True
     embedding_model: str | None = None
     embedding_backend: EmbeddingBackend = "auto"
+    # The query path's threads (onnxruntime intra-op, numpy's BLAS, torch); `ckpt reindex` uses every core.
+    embedding_threads: int = 1
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
     # Encryption at rest (SQLCipher): the key file `ckpt key create` writes; None: a plain SQLite file.
     encryption_key_file: Path | None = None
@@ -103,7 +105,7 @@ def _problems(s: Settings) -> list[str]:
             continue
         elif not isinstance(value, Path):
             problems.append(f"{name}: give a file path")
-    for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64)):
+    for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64), ("embedding_threads", 1, 64)):
         value = getattr(s, name)
         if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
             value = int(value)
@@ -159,6 +161,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_EMBEDDING_MODEL": "embedding_model",
     "CHECKPOINTS_KEY_FILE": "encryption_key_file",
     "CHECKPOINTS_EMBEDDING_BACKEND": "embedding_backend",
+    "CHECKPOINTS_EMBEDDING_THREADS": "embedding_threads",
 }
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_server_checkpoints.search import onnx_proto as pb
 from mcp_server_checkpoints.search.bert import BertSentenceEncoder, BertWeights, check_mean_pooling, max_tokens_of
+from mcp_server_checkpoints.search.numpy_embedder import limit_blas_threads
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -127,12 +128,17 @@ class OnnxEmbedder(BertSentenceEncoder):
     """An `Embedder` running a BERT sentence encoder's layers with onnxruntime (`bert.py` does the rest).
 
     `threads`: onnxruntime's intra-op threads (None: onnxruntime's default, every physical core).
+    `spin`: whether those threads spin-wait for work between runs (onnxruntime's default) instead of
+    blocking: off, because an idle server would burn CPU (each Claude Code session runs one), and
+    spinning bought no measurable query time (bench/embedding.py, "idle CPU").
     """
 
     backend = "onnx"
 
-    def __init__(self, model_dir: Path, name: str, *, threads: int | None = 1, **kwargs: Any) -> None:
+    def __init__(self, model_dir: Path, name: str, *, threads: int | None = 1, spin: bool = False,
+                 **kwargs: Any) -> None:
         self.threads = threads
+        self.spin = spin
         super().__init__(model_dir, name, **kwargs)
 
     def _load_encoder(self, weights: BertWeights) -> None:
@@ -143,9 +149,7 @@ class OnnxEmbedder(BertSentenceEncoder):
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Worker threads that spin between runs would burn CPU in an idle server (each Claude Code
-        # session has one); they block instead.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin else "0")
         options.log_severity_level = 3  # warnings about unused initializers etc. are not the user's business
         graph = build_encoder_graph(weights)
         try:
@@ -158,11 +162,13 @@ class OnnxEmbedder(BertSentenceEncoder):
         return out
 
 
-def load_onnx_embedder(model_dir: Path, name: str, *, threads: int | None = 1) -> OnnxEmbedder:
+def load_onnx_embedder(model_dir: Path, name: str, *, threads: int | None = 1, spin: bool = False) -> OnnxEmbedder:
     """Read the model's files, build the session and warm it up (call it off the handshake path)."""
+    # numpy still gathers the input embeddings and pools; its BLAS pool gets the same cap.
+    limit_blas_threads(threads)
     check_mean_pooling(model_dir, OnnxEmbedder.backend)
     log.info("loading embedding model %s from %s (onnx backend, %s intra-op threads)", name, model_dir,
              threads or "default")
-    embedder = OnnxEmbedder(model_dir, name, threads=threads, max_tokens=max_tokens_of(model_dir))
+    embedder = OnnxEmbedder(model_dir, name, threads=threads, spin=spin, max_tokens=max_tokens_of(model_dir))
     embedder.embed_array(["warm up"])  # the first run allocates onnxruntime's buffers
     return embedder

@@ -1,4 +1,8 @@
-"""The default embedder: all-MiniLM-L6-v2 run with numpy and `tokenizers`, no torch.
+"""The fallback embedder: all-MiniLM-L6-v2 run with numpy and `tokenizers` alone, no torch.
+
+`auto` picks it where onnxruntime is not installed (`onnx_embedder.py` runs the same graph in a
+fraction of the CPU time: OpenBLAS is slow on a query's few-token matrices); `bert.py` holds what
+the two share, this module the encoder layers in numpy.
 
 The same weights as the sentence-transformers reference (`sentence_embedder.py`), read straight
 from the `model.safetensors` file and run through the same BERT encoder, mean pooling and L2
@@ -23,10 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_server_checkpoints.search.bert import (
-    MAX_TOKENS,
     BertSentenceEncoder,
     BertWeights,
-    ModelFilesError,
     check_mean_pooling,
     layer_norm,
     max_tokens_of,
@@ -36,8 +38,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 log = logging.getLogger(__name__)
-
-__all__ = ["MAX_TOKENS", "ModelFilesError", "NumpyEmbedder", "load_numpy_embedder", "numpy_backend_installed"]
 
 
 def numpy_backend_installed() -> bool:

@@ -73,6 +73,20 @@ def test_a_tiny_model_decodes_field_by_field() -> None:
     assert (dims[0].dim_param, dims[1].dim_value) == ("batch", 3)
 
 
+@needs_onnx
+@pytest.mark.parametrize("array", [np.array(2, dtype=np.int64), np.array([], dtype=np.float32),
+                                   np.arange(24, dtype=">f4").reshape(2, 3, 4).transpose(2, 0, 1)],
+                         ids=["scalar", "empty", "big-endian-strided"])
+def test_tensors_keep_shape_dtype_and_values(array: np.ndarray) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.TensorProto()
+    proto.ParseFromString(pb.tensor("t", array).serialise())
+    got = numpy_helper.to_array(proto)
+    assert got.shape == array.shape and got.dtype == array.dtype.newbyteorder("=") and np.array_equal(got, array)
+
+
 @needs_ort
 def test_onnxruntime_runs_a_tiny_model() -> None:
     import onnxruntime as ort

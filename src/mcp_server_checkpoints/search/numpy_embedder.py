@@ -1,7 +1,7 @@
 """The fallback embedder: all-MiniLM-L6-v2 run with numpy and `tokenizers` alone, no torch.
 
-`auto` picks it where onnxruntime is not installed (`onnx_embedder.py` runs the same graph in a
-fraction of the CPU time: OpenBLAS is slow on a query's few-token matrices); `bert.py` holds what
+`auto` picks it where onnxruntime is not installed (`onnx_embedder.py` runs the same graph in
+about half the CPU time: OpenBLAS is slow on a query's few-token matrices); `bert.py` holds what
 the two share, this module the encoder layers in numpy.
 
 The same weights as the sentence-transformers reference (`sentence_embedder.py`), read straight

@@ -7,8 +7,8 @@ numpy backend does (tokenising, input embeddings from the memory-mapped word tab
 for padding, mean pooling, L2 norm). tests/search/test_vector_equality.py checks the vectors
 against the reference (cosine >= 0.999), which is why all three store vectors under one name.
 
-Why: one query through the numpy backend cost ~23 ms of CPU (OpenBLAS is slow on a 16-token
-matrix); onnxruntime's kernels run the same graph several times faster (bench/embedding.py).
+Why: one query through the numpy backend cost 17-23 ms of CPU (OpenBLAS is slow on a 16-token
+matrix); onnxruntime runs the same graph in about half the CPU (8.7 against 16.9 ms, bench/embedding.py).
 
 The graph is built in memory at load time from the safetensors (`onnx_proto.py` writes the
 protobuf), handed to `onnxruntime.InferenceSession` as bytes and dropped: nothing is written to

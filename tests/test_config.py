@@ -68,6 +68,8 @@ def test_semantic_settings_from_env(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("toml", "says"), [
     ("diff_chain_max = 99", "diff_chain_max: give a number from 1 to 64"),
+    ("embedding_threads = 0", "embedding_threads: give a number from 1 to 64"),
+    ('embedding_threads = "two"', "embedding_threads: give a whole number"),
     ("max_payload_bytes = 10", "max_payload_bytes: give a number from 1024 up"),
     ("max_payload_bytes = true", "max_payload_bytes: give a whole number"),
     ('log_level = "LOUD"', "log_level: give one of DEBUG, INFO, WARNING, ERROR"),

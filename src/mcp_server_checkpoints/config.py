@@ -21,8 +21,8 @@ APP_DIR = "mcp-server-checkpoints"
 # Every setting with its default and a comment; shipped in the package, so the messages below can name it.
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-# Which runtime runs the embedding model (search/backends.py): numpy needs no torch.
-EmbeddingBackend = Literal["auto", "numpy", "sentence-transformers"]
+# Which runtime runs the embedding model (search/backends.py): onnx and numpy need no torch.
+EmbeddingBackend = Literal["auto", "onnx", "numpy", "sentence-transformers"]
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -55,7 +55,7 @@ def client_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("auto", "numpy", "sentence-transformers")
+EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = ("auto", "onnx", "numpy", "sentence-transformers")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ class Settings:
     semantic: bool = True
     embedding_model: str | None = None
     embedding_backend: EmbeddingBackend = "auto"
+    # The query path's threads (onnxruntime intra-op, numpy's BLAS, torch); `ckpt reindex` uses every core.
+    embedding_threads: int = 1
     hook_log: Path = field(default_factory=lambda: default_state_dir() / "hooks.log")
     # Encryption at rest (SQLCipher): the key file `ckpt key create` writes; None: a plain SQLite file.
     encryption_key_file: Path | None = None
@@ -105,7 +107,7 @@ def _problems(s: Settings) -> list[str]:
             continue
         elif not isinstance(value, Path):
             problems.append(f"{name}: give a file path")
-    for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64)):
+    for name, low, high in (("max_payload_bytes", 1024, None), ("diff_chain_max", 1, 64), ("embedding_threads", 1, 64)):
         value = getattr(s, name)
         if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
             value = int(value)
@@ -164,6 +166,7 @@ ENV_KEYS: dict[str, str] = {
     "CHECKPOINTS_KEY_FILE": "encryption_key_file",
     "CHECKPOINTS_EMBEDDING_BACKEND": "embedding_backend",
     "CHECKPOINTS_INDEX_TRANSCRIPTS": "index_transcripts",
+    "CHECKPOINTS_EMBEDDING_THREADS": "embedding_threads",
 }
 
 

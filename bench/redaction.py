@@ -52,6 +52,13 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+TARGET_MS = 100.0  # issue #15: each 10 MB variant, and the 10 000 short strings
+
+
+def verdict(cpu_ms: float) -> str:
+    return "yes" if cpu_ms <= TARGET_MS else f"no (+{cpu_ms - TARGET_MS:.0f} ms)"
+
+
 class DetectSecrets:
     """detect-secrets' default plugins and filters on each text, as `detect-secrets scan` runs on a file."""
 
@@ -211,27 +218,33 @@ def speed(redactor: Redactor, size_mb: float, repeat: int, seed: int, baseline: 
     rows = []
     for name, text in texts:
         if text is None:
-            rows.append([name, "—", "no corpus at " + str(REAL_CORPUS), "", "", ""] + ([""] if baseline else []))
+            rows.append([name, "—", "no corpus at " + str(REAL_CORPUS), "", "", "", "", ""]
+                        + ([""] if baseline else []))
             continue
         nbytes = len(text.encode("utf-8"))
         best, median, cpu = timed(lambda t=text: redactor.redact_kinds(t), repeat)
         found = redactor.redact_kinds(text)[1].total()
-        row = [name, f"{nbytes / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms", f"{cpu:.0f} ms", found]
+        row = [name, f"{nbytes / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms", f"{cpu:.0f} ms",
+               verdict(cpu) if size_mb == 10 else "— (the target is for 10 MB)", found, f"{os.getloadavg()[0]:.2f}"]
         if baseline is not None:
             row.append(f"{timed(lambda t=text: baseline.redact(t), repeat)[2]:.0f} ms")
         rows.append(row)
     short_pool = [i.text for i in planted(seed=seed + 2)] + [t for _, t in lookalikes(seed + 2, 10)]
     shorts = [short_pool[n % len(short_pool)][:300] for n in range(10_000)]
     best, median, cpu = timed(lambda: [redactor.redact_kinds(s) for s in shorts], repeat)
-    row = ["10 000 short strings (≤ 300 chars; 1 in 3 holds a secret)",
+    row = [f"10 000 short strings (≤ 300 chars; {sum(bool(redactor.redact_kinds(s)[1]) for s in shorts)} hold a secret)",
            f"{sum(len(s.encode()) for s in shorts) / 1e6:.1f} MB", f"{best:.0f} ms", f"{median:.0f} ms",
-           f"{cpu:.0f} ms", sum(redactor.redact_kinds(s)[1].total() for s in shorts)]
+           f"{cpu:.0f} ms", verdict(cpu), sum(redactor.redact_kinds(s)[1].total() for s in shorts),
+           f"{os.getloadavg()[0]:.2f}"]
     if baseline is not None:
         row.append(f"{timed(lambda: [baseline.redact(s) for s in shorts], repeat)[2]:.0f} ms")
     rows.append(row)
-    table(f"Speed (Redactor.redact_kinds, best and median of {repeat}; {load()})",
-          ["text", "size", "best (wall)", "median (wall)", "best (CPU)", "secrets removed"]
-          + (["baseline best (CPU)"] if baseline is not None else []), rows)
+    table(f"Speed (Redactor.redact_kinds, best and median of {repeat} runs; {os.cpu_count()} cores, {load()} "
+          f"before the first run; target ≤ {TARGET_MS:.0f} ms of CPU time)",
+          ["text", "size", "best (wall)", "median (wall)", "best (CPU)", "within target (CPU)", "secrets removed",
+           "load (1 min) after"] + (["baseline best (CPU)"] if baseline is not None else []), rows)
+    print("\nCPU time is this process's alone; wall time also counts waiting for a core, so on a loaded machine "
+          "it is the higher figure.")
 
 
 def real_corpus_findings(redactor: Redactor, ds: DetectSecrets | None) -> None:

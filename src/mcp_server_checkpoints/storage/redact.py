@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
@@ -36,47 +36,83 @@ from mcp_server_checkpoints.storage.secret_rules import (
 class _Spec:
     rule: Rule
     rx: re.Pattern[bytes]  # matched on the UTF-8 bytes of the text (every built-in pattern is ASCII)
-
-
-@dataclass(frozen=True)
-class _Automaton:
-    """Anchors in one Aho-Corasick automaton: one pass over the text finds them all."""
-
-    automaton: ahocorasick_rs.BytesAhoCorasick
-    # pattern index → (spec, where its match starts relative to the anchor's start)
-    owners: list[list[tuple[_Spec, int]]]
+    # The rule's fields the match loop reads, looked up once.
+    kind: str
+    check: Callable[[bytes, re.Match[bytes], int], str | bool] | None
+    priority: int
+    value_group: bool  # the secret is the pattern's group `v`, not the whole match
+    exact: bool  # the rule's anchors are case-sensitive
+    # `rule.run` as a byte table that maps its characters to 1 and the others to 0, and a run of 1s.
+    run: tuple[bytes, bytes] | None
 
     @classmethod
-    def of(cls, anchors: dict[bytes, list[tuple[_Spec, int]]]) -> _Automaton:
-        return cls(ahocorasick_rs.BytesAhoCorasick(list(anchors), implementation=ahocorasick_rs.Implementation.DFA),
-                   list(anchors.values()))
+    def of(cls, rule: Rule) -> _Spec:
+        rx = re.compile(rule.pattern.encode("ascii"))
+        run = None
+        if rule.run is not None:
+            chars, length = rule.run
+            member = re.compile(f"[{chars}]".encode("ascii"))
+            run = (bytes(member.fullmatch(bytes([c])) is not None for c in range(256)), b"\x01" * length)
+        return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci, run)
+
+
+def _record(data: bytes, m: re.Match[bytes], spec: _Spec, at: int, found: list[tuple[int, int, str, int]]) -> None:
+    """Keep match `m` of `spec` (its anchor at `at`) when its check agrees: its span, widened to whole
+    escape sequences, and its kind."""
+    start, end = m.span("v") if spec.value_group else m.span()
+    if end <= start:
+        return
+    kind: str | bool = spec.kind
+    if spec.check is not None:
+        kind = spec.check(data, m, at)
+        if kind is False:
+            return
+        if kind is True:
+            kind = spec.kind
+    assert isinstance(kind, str)
+    if data.find(b"\\", max(0, start - 5), end) >= 0:  # no backslash near the span: no escape to cut
+        start, end = _escape_safe(data, start, end)
+    found.append((start, end, kind, spec.priority))
+
+
+_AT, _TAIL, _SCHEME, _WINDOW, _NEAR = range(5)
+_MODES = {"at": _AT, "tail": _TAIL, "scheme": _SCHEME, "window": _WINDOW, "near": _NEAR}
 
 
 @dataclass(frozen=True)
 class _Anchors:
-    """The case-sensitive anchors (`AKIA`, `eyJ`, `SK`) are looked up in the text itself, the others in its
-    lower-cased bytes. A key word (`token`, `password`) counts only with the character that may start
-    its assignment after it (`token=`, `token"`, `token:`): most of a transcript's `token`s are prose."""
+    """Every literal a match must contain, in one Aho-Corasick automaton that runs over the lower-cased
+    bytes of the text: one pass finds them all. A case-sensitive literal (`AKIA`, `eyJ`, `SK`) is
+    searched lower-cased and then compared with the text itself at the place found — a second pass over
+    the original bytes cost as much as the first. A key word (`token`, `password`) counts only with the
+    character that may start its assignment after it (`token=`, `token"`, `token:`): most of a
+    transcript's `token`s are prose."""
 
-    exact: _Automaton
-    folded: _Automaton
+    automaton: ahocorasick_rs.BytesAhoCorasick
+    # pattern index → (the literal as the text must spell it, or None when any case will do; mode; spec;
+    # where the match starts relative to the literal's start)
+    owners: list[tuple[tuple[bytes | None, int, _Spec, int], ...]]
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> _Anchors:
-        exact: dict[bytes, list[tuple[_Spec, int]]] = {}
-        folded: dict[bytes, list[tuple[_Spec, int]]] = {}
+        table: dict[bytes, list[tuple[bytes | None, int, _Spec, int]]] = {}
         for rule in rules:
-            spec = _Spec(rule, re.compile(rule.pattern.encode("ascii")))
+            spec = _Spec.of(rule)
+            mode = _MODES[rule.mode]
             for anchor in rule.anchors:
                 word = anchor.lower() if rule.ci else anchor
-                table = folded if rule.ci else exact
+                # A literal without letters reads the same in any case: no comparison needed.
+                exact = None if rule.ci or word.lower() == word.upper() else word.encode("ascii")
                 if rule.mode == "tail":
                     for suffix in KEY_SUFFIXES if word in SUFFIXED else ("",):
                         for c in ASSIGNMENT_STARTS:
-                            table.setdefault((word + suffix + c).encode("ascii"), []).append((spec, len(word)))
+                            literal = word + suffix + c
+                            table.setdefault(literal.lower().encode("ascii"), []).append(
+                                (None if exact is None else literal.encode("ascii"), mode, spec, len(word)))
                 else:
-                    table.setdefault(word.encode("ascii"), []).append((spec, rule.offset))
-        return cls(_Automaton.of(exact), _Automaton.of(folded))
+                    table.setdefault(word.lower().encode("ascii"), []).append((exact, mode, spec, rule.offset))
+        automaton = ahocorasick_rs.BytesAhoCorasick(list(table), implementation=ahocorasick_rs.Implementation.DFA)
+        return cls(automaton, [tuple(v) for v in table.values()])
 
 
 _ANCHORS = _Anchors.of(RULES)
@@ -86,13 +122,14 @@ _ANCHORS = _Anchors.of(RULES)
 class Redactor:
     """Compiled patterns; `redact(text)` returns the redacted text and the number of secrets removed.
 
-    Speed matters (a pre-compact hook redacts a 10 MB transcript; bench/redaction.py measures it). The
-    built-in patterns are matched on the text's UTF-8 bytes: two Aho-Corasick passes — over the bytes for
-    the case-sensitive literals, over a lower-cased copy for the others — find every literal a match must
-    contain (a regex or str.find pass per literal took 200-350 ms for 10 MB), and each pattern is tried
-    only there: at the literal, right after it (assignments), from the URL scheme it ends, or in a small
-    window around it (key blocks). Lower-casing bytes keeps every offset, whatever the text's script.
-    Custom patterns are Python regular expressions on the text itself.
+    Speed matters (a pre-compact hook redacts a 10 MB transcript, and every save redacts every field;
+    bench/redaction.py measures both). The built-in patterns are matched on the text's UTF-8 bytes: one
+    Aho-Corasick pass over a lower-cased copy finds every literal a match must contain (a regex or str.find
+    pass per literal took 200-350 ms for 10 MB), and each pattern is tried only there: at the literal,
+    right after it (assignments), from the URL scheme it ends, or in a small window around it (key
+    blocks). Lower-casing bytes keeps every offset, whatever the text's script. A string without any
+    literal costs one encode and that pass; an ASCII one is replaced without decoding. Custom patterns are
+    Python regular expressions on the text itself.
     """
 
     custom: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)  # the built-in ones: _ANCHORS
@@ -111,41 +148,47 @@ class Redactor:
 
     def _spans(self, data: bytes) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every part of `data` (UTF-8) to replace, on character boundaries."""
-        found: list[tuple[int, int, str, int]] = []
-
-        def record(m: re.Match[bytes], rule: Rule, at: int) -> None:
-            start, end = m.span("v") if "v" in m.re.groupindex else m.span()
-            if end <= start:
-                return
-            kind: str | bool = rule.kind
-            if rule.check is not None:
-                kind = rule.check(data, m, at)
-                if kind is False:
-                    return
-                if kind is True:
-                    kind = rule.kind
-            assert isinstance(kind, str)
-            start, end = _escape_safe(data, start, end)
-            found.append((start, end, kind, rule.priority))
-
-        for automaton, text in ((_ANCHORS.exact, data), (_ANCHORS.folded, data.lower())):
-            owners = automaton.owners
-            for pattern, i, j in automaton.automaton.find_matches_as_indexes(text, overlapping=True):
-                for spec, offset in owners[pattern]:
-                    rule = spec.rule
-                    if rule.mode == "at" or rule.mode == "tail" or rule.mode == "scheme":
-                        at = scheme_start(data, i) if rule.mode == "scheme" else i + offset
-                        hit = spec.rx.match(data, at) if at >= 0 else None
-                        if hit is not None:
-                            record(hit, rule, i)
+        # Kept apart as the rules' two tables were (case-sensitive first), so that where two matches
+        # cover the same span with the same priority the same kind names it.
+        exact: list[tuple[int, int, str, int]] = []
+        folded: list[tuple[int, int, str, int]] = []
+        size = len(data)
+        owners = _ANCHORS.owners
+        matches = _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True)
+        if not matches:  # most short strings: nothing more to do
+            return []
+        for pattern, i, j in matches:
+            for literal, mode, spec, offset in owners[pattern]:
+                if literal is not None and not data.startswith(literal, i):
+                    continue
+                if mode <= _SCHEME:
+                    if mode == _SCHEME:
+                        at = scheme_start(data, i)
                     else:
-                        lo, hi = max(0, i - rule.back), min(len(data), j + rule.fwd)
-                        for m in spec.rx.finditer(data, lo, hi):
-                            if rule.mode == "near" or m.end() >= i:
-                                if m.start() > j and rule.mode == "window":
-                                    break  # past the anchor: the rest of the window is another anchor's
-                                record(m, rule, i)
-        return [(_char_start(data, a), _char_end(data, b), k) for a, b, k in _merge(found)]
+                        at = i + offset
+                    m = spec.rx.match(data, at)
+                    if m is not None:
+                        _record(data, m, spec, i, exact if spec.exact else folded)
+                    continue
+                rule = spec.rule
+                lo, hi = max(0, i - rule.back), min(size, j + rule.fwd)
+                if spec.run is not None:
+                    first = data[lo:hi].translate(spec.run[0]).find(spec.run[1])
+                    if first < 0:
+                        continue  # no match fits in the window
+                    lo += first  # none starts before its first run
+                for m in spec.rx.finditer(data, lo, hi):
+                    if mode == _NEAR or m.end() >= i:
+                        if m.start() > j and mode == _WINDOW:
+                            break  # past the anchor: the rest of the window is another anchor's
+                        _record(data, m, spec, i, exact if spec.exact else folded)
+        exact += folded
+        if not exact:
+            return []
+        spans = _merge(exact) if len(exact) > 1 else [exact[0][:3]]
+        if data.isascii():  # every byte is a character
+            return spans
+        return [(_char_start(data, a), _char_end(data, b), k) for a, b, k in spans]
 
     def redact_kinds(self, text: str) -> tuple[str, Counter[str]]:
         """`text` with every secret replaced, and how many of each kind were replaced."""
@@ -155,8 +198,11 @@ class Redactor:
         data = text.encode("utf-8", "surrogatepass")
         spans = self._spans(data)
         if spans:
-            text = _replace(data, spans).decode("utf-8", "surrogatepass")
-            kinds.update(k for _, _, k in spans)
+            # An ASCII text's byte offsets are its character offsets: replaced as it is, nothing to decode.
+            text = _replace(text, spans) if len(data) == len(text) else _replace(data, spans).decode(
+                "utf-8", "surrogatepass")
+            for _, _, k in spans:
+                kinds[k] = kinds.get(k, 0) + 1
         for kind, rx in self.custom:
             custom = _merge((m.start(), m.end(), kind, 0) for m in rx.finditer(text) if m.end() > m.start())
             text = _replace(text, custom)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 import re
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,21 +62,31 @@ _PLACEHOLDER = re.compile(
     rb"""|your[-_\w]*|my[-_]?(?:secret|password|token|api[-_]?key)[-_\w]*|[-\w]*_here|env|environ"""
     rb"""|await|new|yield|lambda|function|async|self|this|typeof|require|import|input|getpass)$)""",
     re.IGNORECASE)
+# The whole words among `_PLACEHOLDER`'s alternatives (the others: `your…`, `my…`, `…_here`, the marks).
+_PLACEHOLDER_WORDS = frozenset(
+    b"null none nil true false undefined changeme changeit redacted masked hidden placeholder dummy str string bool "
+    b"int number any required optional secret password passwd pass pwd pw token example sample env environ await "
+    b"new yield lambda function async self this typeof require import input getpass".split())
 _ONE_CHAR_RUN = re.compile(rb"^(.)\1+$")
 _PATH = re.compile(rb"^(?:~?/|\./|\.\./|[A-Za-z]:\\\\?)[^/\\]*[/\\]")
 # Unquoted code, not a literal: `os.environ[...]`, `settings.API_KEY`, `getpass()`, `api_key`, `userPassword`.
 _CODE = re.compile(rb"^(?:[A-Za-z_$]+(?:\??\.[A-Za-z_$]+)+[(\[]?|[A-Za-z_$][\w$.]*[(\[].*"
                    rb")$")
 _PARTS = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[-_.]|.", re.DOTALL)
+# What no name holds: a character that is neither a letter, a digit nor `_-.`, or a second number.
+_NO_NAME = re.compile(rb"[^A-Za-z0-9_.\-]|[0-9][^0-9]+[0-9]")
 
 
 def is_name(value: bytes) -> bool:
     """Words joined into a name (`test_api_key_12345`, `_profilesNavigatorKey`, `Uint8Array`, `isValid`), not
     random characters: every word has three letters or more (acronyms two or more; the first word may be a
     two-letter one such as `is` or `db`), one number at most."""
+    value = value.strip(b"_$")
+    if _NO_NAME.search(value):  # the common answer for random characters, in C
+        return False
     words = numbers = 0
     after_number = False
-    for part in _PARTS.findall(value.strip(b"_$")):
+    for part in _PARTS.findall(value):
         if part.isdigit():
             numbers += 1
         elif after_number and part[:1].islower():  # `abcd1234xyz`: a number inside a word is no name's
@@ -92,16 +104,28 @@ def is_name(value: bytes) -> bool:
     return words > 0 and numbers <= 1
 
 
+_DIGIT, _UPPER, _LOWER = re.compile(rb"[0-9]"), re.compile(rb"[A-Z]"), re.compile(rb"[a-z]")
 _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def is_placeholder(value: bytes, quoted: bool, code_ok: bool) -> bool:
     """A value that is not worth redacting: a template, a run of one character, a path, or (unquoted) code."""
     value = value.rstrip(b")]")  # `password: str)` is the end of a signature
-    if (_PLACEHOLDER.match(value) or _ONE_CHAR_RUN.match(value) or value.isdigit() or _is_path(value)
-            or b"..." in value or b"\xe2\x80\xa6" in value):
+    if not quoted and code_ok and (_CODE.match(value) or is_name(value)):  # first: most values in source code
         return True
-    return not quoted and code_ok and (bool(_CODE.match(value)) or is_name(value))
+    # The cheap tests first; the placeholder pattern only where its quick test says it may match.
+    return bool(value.isdigit() or b"..." in value or b"\xe2\x80\xa6" in value or _ONE_CHAR_RUN.match(value)
+                or (_may_be_placeholder(value) and _PLACEHOLDER.match(value)) or _is_path(value))
+
+
+def _may_be_placeholder(value: bytes) -> bool:
+    """Whether `_PLACEHOLDER` can match: the value starts with one of its marks, or is one word (with the
+    newline `$` allows after it). Answered with bytes methods, faster than the pattern's alternatives."""
+    if value[:1] in b"$<[*%{#.\xe2":
+        return True
+    word = (value[:-1] if value.endswith(b"\n") else value).lower()
+    return word.replace(b"-", b"").replace(b"_", b"").isalnum() and (
+        word in _PLACEHOLDER_WORDS or word.startswith((b"your", b"my")) or word.endswith(b"_here"))
 
 
 def _is_path(value: bytes) -> bool:
@@ -110,12 +134,16 @@ def _is_path(value: bytes) -> bool:
 
 
 def entropy(value: bytes) -> float:
-    """Shannon entropy in bits per character."""
-    counts: dict[int, int] = {}
-    for c in value:
-        counts[c] = counts.get(c, 0) + 1
+    """Shannon entropy in bits per character: -Σ p·log2(p) = log2(n) - Σ k·log2(k) / n, the k·log2(k)
+    looked up (a secret-like value has dozens of distinct characters, each a log2 call otherwise)."""
     n = len(value)
-    return -sum(k / n * math.log2(k / n) for k in counts.values())
+    counts = Counter(value).values()  # counted in C
+    if n < len(_K_LOG2_K):
+        return math.log2(n) - sum(map(_K_LOG2_K.__getitem__, counts)) / n
+    return math.log2(n) - sum(k * math.log2(k) for k in counts) / n
+
+
+_K_LOG2_K = [0.0] + [k * math.log2(k) for k in range(1, 2049)]
 
 
 def looks_random(value: bytes, min_len: int = 16) -> bool:
@@ -123,15 +151,15 @@ def looks_random(value: bytes, min_len: int = 16) -> bool:
     and not words joined into a name."""
     if len(value) < min_len or _UUID.match(value):
         return False
-    classes = (any(48 <= c <= 57 for c in value) + any(65 <= c <= 90 for c in value)
-               + any(97 <= c <= 122 for c in value))
+    classes = (_DIGIT.search(value) is not None) + (_UPPER.search(value) is not None) + (
+        _LOWER.search(value) is not None)
     return classes >= 2 and entropy(value) >= 3.2 and not is_name(value)
 
 
 # -- what the key of an assignment says the value is ---------------------------------------------------
 
 
-_KEY_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
 _SCHEME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
@@ -149,9 +177,8 @@ def scheme_start(data: bytes, i: int) -> int:
 
 def key_before(data: bytes, i: int) -> bytes:
     """The identifier that ends at `i` (`DB_` before the anchor `PASSWORD`)."""
-    s, lo = i, max(0, i - 64)
-    while s > lo and data[s - 1] in _KEY_BYTES:
-        s -= 1
+    lo = max(0, i - 64)
+    s = lo + len(data[lo:i].rstrip(_KEY_BYTES))  # back over the key's characters, in C
     if s > 0 and data[s - 1] == 0x5C:  # `\nDB_PASSWORD`, `\u00a0token`: the escape is no part of the key
         s += 5 if _UESC.match(data, s) else 1
     elif s > 0 and data[s - 1] == 0x25 and _HEX2.match(data, s):  # `%0Atoken`
@@ -163,6 +190,7 @@ _UESC = re.compile(rb"u[0-9a-fA-F]{4}")
 _HEX2 = re.compile(rb"[0-9a-fA-F]{2}")
 
 
+@functools.lru_cache(maxsize=4096)  # a transcript names the same few keys over and over
 def key_kind(key: bytes) -> tuple[str, bool] | None:
     """(kind, needs a random-looking value) for a key naming a secret, or None. `key` is lower-case and
     ends where the value's operator starts."""
@@ -221,7 +249,7 @@ def _random_token(min_len: int) -> Callable[[bytes, re.Match[bytes], int], str |
 def _mixed_case(data: bytes, m: re.Match[bytes], at: int) -> bool:
     """40 random base64 characters hold both cases; a hex digest beside a key id does not."""
     v = m.group()
-    return any(65 <= c <= 90 for c in v) and any(97 <= c <= 122 for c in v) and looks_random(v, 40)
+    return _UPPER.search(v) is not None and _LOWER.search(v) is not None and looks_random(v, 40)
 
 
 def _basic_credentials(data: bytes, m: re.Match[bytes], at: int) -> bool:
@@ -268,6 +296,10 @@ class Rule:
     # (0) over a catch-all format (1), over where it sits — a URL, a header, a flag (2) — over the name
     # of the key it is assigned to (3). `GITHUB_TOKEN=ghp_…` is a `github-pat`, not a `token`.
     priority: int = 0
+    # For a window rule: (the characters every match is made of, as a regex class body; how many of them
+    # a match holds in a row at least). A window without such a run is not searched, and the search
+    # starts at the first run: the pattern's look-behind at every position is what costs.
+    run: tuple[str, int] | None = None
 
 
 _SEP = r"(?: |%20|\+)"
@@ -291,7 +323,7 @@ RULES: list[Rule] = [
     # The 40-character secret printed next to its key id (CSV from the console, `aws configure list`).
     Rule("aws-secret-access-key", rf"(?:(?<![A-Za-z0-9/+])|(?<=%[0-9A-Fa-f]{{2}})|(?<=\\[nrt]))"
          rf"(?:{_B64}|%2[BbFf]){{40}}(?![A-Za-z0-9/+=])",
-         ("AKIA", "ASIA"), mode="near", back=160, fwd=200, check=_mixed_case),
+         ("AKIA", "ASIA"), mode="near", back=160, fwd=200, check=_mixed_case, run=("A-Za-z0-9+/%", 40)),
     Rule("github-pat", rf"{L}ghp_[A-Za-z0-9]{{36,255}}{R}", ("ghp_",), check=_not_one_char),
     Rule("github-oauth", rf"{L}gho_[A-Za-z0-9]{{36,255}}{R}", ("gho_",), check=_not_one_char),
     Rule("github-app-token", rf"{L}(?:ghu|ghs)_[A-Za-z0-9]{{36,255}}{R}", ("ghu_", "ghs_"), check=_not_one_char),

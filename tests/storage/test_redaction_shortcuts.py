@@ -1,0 +1,64 @@
+"""The redactor's shortcuts change no answer: case-sensitive literals found in one lower-cased pass,
+ASCII text replaced without decoding, and the quick tests that skip a placeholder pattern."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcp_server_checkpoints.storage import secret_rules
+from mcp_server_checkpoints.storage.redact import Redactor
+from tests.storage.secret_corpus import SECRETS
+
+AWS = "AKIAIOSFODNN7EXAMPLQ"
+TWILIO = "SK" + "0123456789abcdef0123456789abcdef"
+
+
+def test_a_case_sensitive_literal_counts_only_in_its_case() -> None:
+    redactor = Redactor.build()
+    for secret, kind in ((AWS, "aws-access-key-id"), (TWILIO, "twilio-api-key")):
+        assert redactor.redact_kinds(f"id {secret} here")[1] == {kind: 1}
+        # Found lower-cased by the one automaton pass, then compared with the text: no match.
+        assert redactor.redact_kinds(f"id {secret.lower()} here")[1] == {}
+        assert redactor.redact_kinds(f"id {secret[:2].swapcase()}{secret[2:]} here")[1] == {}
+
+
+def test_a_non_ascii_text_is_redacted_as_its_ascii_part_is() -> None:
+    """ASCII text is replaced in place; other text through its UTF-8 bytes: the same secrets, the same
+    markers, whatever precedes them."""
+    redactor = Redactor.build()
+    for _, text, secret in SECRETS:
+        out, kinds = redactor.redact_kinds(text)
+        assert secret not in out
+        for prefix in ("é ", "İ — ", "日本語\n", "\U0001f600 "):
+            assert redactor.redact_kinds(prefix + text) == (prefix + out, kinds), (prefix, text)
+
+
+_WORDS = sorted(w.decode() for w in secret_rules._PLACEHOLDER_WORDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.sampled_from(_WORDS).map(lambda w: w.upper() if len(w) % 2 else w.title()),
+    st.sampled_from(["your", "YOUR_", "my-", "my_secret", "MyApiKey", "x_here", "_here"]).flatmap(
+        lambda w: st.text("abcXYZ019_-", max_size=8).map(lambda t: w + t)),
+    st.text(alphabet="$<[*%{#.…ab_-\n", max_size=12),
+    st.text(max_size=20),
+))
+def test_the_quick_placeholder_test_never_skips_a_placeholder(value: str) -> None:
+    raw = value.encode("utf-8", "surrogatepass")
+    if secret_rules._PLACEHOLDER.match(raw):
+        assert secret_rules._may_be_placeholder(raw), raw
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcXYZ_-.$09 !é", max_size=24))
+def test_a_value_the_quick_name_test_rejects_is_no_name(value: str) -> None:
+    raw = value.encode("utf-8")
+    if secret_rules._NO_NAME.search(raw.strip(b"_$")):
+        # A character no word holds, or a second number: the word-by-word reading says the same.
+        parts = secret_rules._PARTS.findall(raw.strip(b"_$"))
+        numbers = sum(p.isdigit() for p in parts)
+        odd = [p for p in parts if not (p.isalnum() or p in (b"_", b"-", b"."))]
+        assert odd or numbers >= 2
+        assert not secret_rules.is_name(raw)

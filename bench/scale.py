@@ -55,7 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import latency as L  # noqa: E402  (the synthetic data and the spawn timer of bench/latency.py)
 from mcp_server_checkpoints.domain.time import utcnow
 from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields  # noqa: E402
-from mcp_server_checkpoints.search.sentence_embedder import SentenceTransformerEmbedder, load_embedder  # noqa: E402
+from mcp_server_checkpoints.search.backends import choose_backend  # noqa: E402
+from mcp_server_checkpoints.search.embedder import Embedder  # noqa: E402
 from mcp_server_checkpoints.search.vectors import to_blob  # noqa: E402
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database  # noqa: E402
 from mcp_server_checkpoints.storage.sqlite.semantic import EMBED_COLUMNS, SemanticIndex, as_matrix, embedding_text  # noqa: E402
@@ -86,7 +87,7 @@ def populate(store: SQLiteCheckpointStore, gen: L.Generator, size: int) -> float
     return time.perf_counter() - t0
 
 
-def fill_vectors(store: SQLiteCheckpointStore, embedder: SentenceTransformerEmbedder, sample: int, seed: int) -> float:
+def fill_vectors(store: SQLiteCheckpointStore, embedder: Embedder, sample: int, seed: int) -> float:
     """Real embeddings for `sample` checkpoints, noisy copies for the rest; returns texts/s of the real ones."""
     rng = np.random.default_rng(seed)
     with store.db.read() as c:
@@ -163,7 +164,7 @@ def mcp_search(path: Path, tmp: Path, queries: list[str]) -> list[float]:
     return anyio.run(run)
 
 
-def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTransformerEmbedder,
+def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: Embedder,
             keep: Path | None) -> tuple[Path, str, str]:
     """A populated database to measure on (a scratch copy of the one kept in `keep`, if any), the fill
     time and the embedding rate ("reused" when the kept file was there already)."""
@@ -190,7 +191,7 @@ def prepare(tmp: Path, size: int, seed: int, sample: int, embedder: SentenceTran
 
 
 def bench_size(tmp: Path, size: int, samples: int, seed: int, sample: int,
-               embedder: SentenceTransformerEmbedder, keep: Path | None = None, passages: int = 0,
+               embedder: Embedder, keep: Path | None = None, passages: int = 0,
                mcp: bool = False) -> dict[str, str]:
     path, fill, rate = prepare(tmp, size, seed, sample, embedder, keep)
     if passages:
@@ -296,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         if args.sizes and not args.spawn_only:
             t = time.perf_counter()
-            embedder = load_embedder()
-            progress(f"model loaded in {time.perf_counter() - t:.1f} s")
+            choice = choose_backend("auto", None)  # what the server runs: the in-process rows match the MCP one
+            embedder = choice.loader(None)()
+            progress(f"model loaded in {time.perf_counter() - t:.1f} s ({choice.backend} backend)")
             rows = [bench_size(tmp, n, args.samples, args.seed, args.embed_sample, embedder, args.keep,
                                args.passages, args.mcp) for n in args.sizes]
             cols = list(rows[0])

@@ -90,7 +90,7 @@ def wait_for_log(log: Path, text: str, count: int) -> None:
     raise SystemExit(f"{text!r} did not reach the hook log")
 
 CPU: dict[str, list[float]] = {}
-PHASES = ("start-up", "imports+open", "read", "parse", "capture", "check", "redact", "transcript text", "encode+write", "context",
+PHASES = ("start-up", "imports+open", "read", "parse", "capture", "check", "redact", "encode", "transcript-text", "write", "context",
           "close", "hand-on")
 LOGGED = re.compile(r" in (\d+\.\d+)s \((.*)\)$")
 

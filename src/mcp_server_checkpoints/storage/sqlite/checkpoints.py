@@ -149,7 +149,7 @@ class SQLiteCheckpointStore:
     def save_data(self, data: dict[str, Any], *, now: datetime | None = None,
                   lap: Callable[[str], None] | None = None, conversation: str | None = None) -> Saved:
         """`save` of plain data of CheckpointFields' shape, bounds checked without pydantic (the hooks).
-        `lap(phase)` is called as each phase ends (check, redact, encode+write): what a hook reports.
+        `lap(phase)` is called as each phase ends (check, redact, encode, transcript-text, write): what a hook reports.
         `conversation`: the payload transcript's messages as the caller read them (search.transcript_text
         `message_texts` of each line, joined by line breaks), so that its text is not decoded twice; it is
         redacted here like everything else."""
@@ -171,7 +171,8 @@ class SQLiteCheckpointStore:
         clean, payload, kinds = self._redacted_data(data)
         redactions = dict(sorted(kinds.items()))
         lap("redact")
-        payload_plain = self._payload_bytes(payload)
+        payload_plain = self._payload_bytes(payload)  # first: its errors (size, a lone surrogate) say what to fix
+        lap("encode")
         # Read out of the transcript before the write lock is taken (a 10 MB one: ~120 ms, unless the caller
         # read it already).
         if conversation is not None:
@@ -179,7 +180,7 @@ class SQLiteCheckpointStore:
             transcript = self.redactor.redact_kinds(transcript)[0] if transcript else None
         else:
             transcript = self.transcripts.text_of(payload.get("transcript") if isinstance(payload, dict) else None)
-        lap("transcript text")
+        lap("transcript-text")
         ts = iso(now)
         cid = new_id(clean["title"], now)
         project = clean.get("project")
@@ -195,7 +196,7 @@ class SQLiteCheckpointStore:
                 (cid, status, ts, None),
             )
             sync_snapshot(c, cid)  # the checkpoint as a session-snapshot entity (memory-server tools)
-        lap("encode+write")
+        lap("write")
         if self.semantic is not None:
             self.semantic.notify()  # embedded in the background: a save never waits for the model
         return Saved(id=cid, project=project, status=status, created_at=ts, parent_id=clean.get("parent_id"),

@@ -57,6 +57,9 @@ from mcp import Client, StdioServerParameters
 from mcp_server_checkpoints.search.backends import choose_backend, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.processes import server_pid  # noqa: E402  (the test suite's way of finding the server process)
+
 BACKENDS = ("onnx", "numpy", "sentence-transformers")
 LONG_SAVES = 10  # checkpoints of ~1600 words each (several passages) saved after the search timing
 QUERIES = ["let's get back to the login token work", "where were we with the invoice export",
@@ -101,18 +104,6 @@ def _cpu_ms(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * 1e3 / os.sysconf("SC_CLK_TCK")
 
 
-def _server_pid(marker: str) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if marker.encode() in cmd and b"mcp_server_checkpoints" in cmd:
-                return int(entry.name)
-    raise RuntimeError(f"no server process with {marker} found")
-
-
 async def server_run(backend: str, threads: int, tmp: Path, searches: int) -> dict[str, Any]:
     db = tmp / f"{backend}-{threads}.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")}
@@ -123,7 +114,7 @@ async def server_run(backend: str, threads: int, tmp: Path, searches: int) -> di
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_server_checkpoints", "--db", str(db)], env=env)
     started = time.perf_counter()
     async with Client(params) as client:
-        pid = _server_pid(str(db))
+        pid = server_pid(str(db))
         for title, goal in (("JWT refresh endpoint", "refresh tokens for the API"),
                             ("Invoice PDF export", "monthly invoices as PDF"),
                             ("Dark mode for the dashboard", "a dark colour scheme toggle")):

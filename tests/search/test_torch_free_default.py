@@ -15,6 +15,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from mcp_server_checkpoints.search.backends import choose_backend
+from tests.processes import server_pid
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
@@ -29,18 +30,6 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HTTP_PROXY": "ht
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")}
     return env | OFFLINE | {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-
-
-def _pid_of(marker: str) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if marker.encode() in cmd and b"mcp_server_checkpoints" in cmd:
-                return int(entry.name)
-    raise AssertionError(f"no server process for {marker}")
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="reads /proc")
@@ -62,7 +51,7 @@ async def test_server_warms_up_offline_without_torch(tmp_path: Path) -> None:
         assert res.get("semantic") == "ready"
         hits = res["results"]
         assert isinstance(hits, list) and hits[0]["title"] == "Dark mode for the dashboard"  # no shared word
-        maps = Path(f"/proc/{_pid_of(db)}/maps").read_text()
+        maps = Path(f"/proc/{server_pid(db)}/maps").read_text()
         assert "libtorch" not in maps and "onnxruntime" in maps  # auto picked onnx
 
 

@@ -1,9 +1,11 @@
 """How the lexical and semantic rankings become one: the product's default, and the benchmark's variants.
 
-The default is plain reciprocal-rank fusion with equal weights: it uses only the two rank orders,
-so it has nothing to tune on one query set and lose on the next (bench/retrieval.py: the weighted
-sum of normalised bm25 and cosine that was chosen on the hand-titled queries lost to bm25 alone on
-mechanically built checkpoints; RRF did not, on any query kind).
+The default adds the two sides' standard scores with equal shares ("zscore"): a clear outlier on one
+side (a rare word matched exactly, a close paraphrase) carries the hit, and a side whose candidates
+all score alike moves nobody much. It was chosen between three fusions on the tuning half of
+bench/queries.jsonl (RRF and the weighted sum are the variants bench/retrieval.py compares); the
+weighted sum of normalised bm25 and cosine tuned on hand-titled queries had lost to bm25 alone on
+mechanically built checkpoints.
 """
 
 from __future__ import annotations

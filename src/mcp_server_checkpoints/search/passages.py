@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 _TOKEN = re.compile(r"\S+")
 
@@ -29,10 +30,12 @@ class Passages:
 
     def split(self, text: str) -> list[str]:
         """The windows of `text`, each a slice of the original (line breaks and punctuation kept)."""
-        spans = [m.span() for m in _TOKEN.finditer(text)]
+        step = max(self.words - self.overlap, 1)
+        # Only the words the last window can reach: a transcript's text runs to 200,000 characters, and a
+        # search hit's `matched` cuts its checkpoint again.
+        spans = [m.span() for m in islice(_TOKEN.finditer(text), (self.limit - 1) * step + self.words)]
         if not spans:
             return []
-        step = max(self.words - self.overlap, 1)
         out: list[str] = []
         for start in range(0, len(spans), step):
             window = spans[start:start + self.words]

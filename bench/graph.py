@@ -41,7 +41,7 @@ and after each server's run is printed with the table: other processes on the ma
 
 How to run
 ----------
-From the repository root (Node 18+ with npx, network to the npm registry on the first run)::
+From the repository root (Node.js 22+ with npx: ``scripts/install-node``; network to the npm registry on the first run)::
 
     .venv/bin/python bench/graph.py                          # --sizes 10000,100000 --samples 100
     .venv/bin/python bench/graph.py --sizes 1000 --samples 50 --out bench-graph.md
@@ -58,7 +58,6 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -75,6 +74,9 @@ from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database  # n
 from mcp_server_checkpoints.storage.sqlite.graph import GraphStore  # noqa: E402
 from mcp_server_checkpoints.storage.sqlite.memory_file import import_lines  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.processes import node_env, node_tool  # noqa: E402  (scripts/install-node's Node.js, else PATH's)
+
 OPS = ["create_entities", "create_relations", "add_observations", "search_nodes (hit)", "search_nodes (word)",
        "search_nodes (2 chars)", "search_nodes (miss)", "open_nodes", "read_graph"]
 WORDS = "auth cache queue schema deploy render parser token index shard replica billing invoice webhook".split()
@@ -90,10 +92,10 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def servers(tmp: Path, semantic: str) -> dict[str, StdioServerParameters]:
-    npx = shutil.which("npx")
+    npx = node_tool("npx")
     if npx is None:
-        sys.exit("npx not found: install Node.js 18+ (apt-get install nodejs npm, or https://nodejs.org)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")}
+        sys.exit("npx not found: run scripts/install-node (Node.js 22 into .venv/node), or install Node.js 22+")
+    env = {k: v for k, v in node_env().items() if not k.startswith("CHECKPOINTS_")}
     ours_env = {**env, "XDG_CONFIG_HOME": str(tmp)}
     if semantic == "off":
         ours_env["CHECKPOINTS_SEMANTIC"] = "false"

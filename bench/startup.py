@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.processes import node_env, node_tool  # noqa: E402  (scripts/install-node's Node.js, else PATH's)
 
 OFFICIAL_PACKAGE = "@modelcontextprotocol/server-memory"
 OFFICIAL_VERSION = "2026.8.31"  # the version server/memory.py mirrors
@@ -167,12 +169,12 @@ def official_entry(version: str) -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mcp-server-checkpoints-bench"
     entry = cache / "node_modules" / OFFICIAL_PACKAGE / "dist" / "index.js"
     if not entry.exists():
-        npm = shutil.which("npm")
+        npm = node_tool("npm")
         if npm is None:
-            raise SystemExit("npm is not installed (the official server is a Node package): install Node.js 18+")
+            raise SystemExit("npm is not installed (the official server is a Node package): run scripts/install-node")
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache),
-                        f"{OFFICIAL_PACKAGE}@{version}"], check=True, stdout=subprocess.DEVNULL)
+                        f"{OFFICIAL_PACKAGE}@{version}"], check=True, stdout=subprocess.DEVNULL, env=node_env())
     return entry
 
 
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp_dir:
         tmp = Path(tmp_dir)
-        base = {k: v for k, v in os.environ.items() if not k.startswith("CHECKPOINTS_")}
+        base = {k: v for k, v in node_env().items() if not k.startswith("CHECKPOINTS_")}
         ours = {**base, "CHECKPOINTS_DB": str(tmp / "checkpoints.db"), "HF_HUB_OFFLINE": "1"}
         official_env = {**base, "MEMORY_FILE_PATH": str(tmp / "memory.jsonl")}
         serve = [sys.executable, "-m", "mcp_server_checkpoints", "serve"]
@@ -209,13 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_sdk:
             servers.append(Server("checkpoints, SDK handshake (CHECKPOINTS_FAST_HANDSHAKE=0)", serve,
                                   {**ours, "CHECKPOINTS_FAST_HANDSHAKE": "0"}))
-        node = shutil.which("node")
+        node = node_tool("node")
         if node is None:
-            raise SystemExit("node is not installed: install Node.js 18+ to compare with the official server")
+            raise SystemExit("node is not installed: run scripts/install-node to compare with the official server")
         servers.append(Server(f"official {OFFICIAL_VERSION} (node dist/index.js)", [node, str(official_entry(
             OFFICIAL_VERSION))], official_env))
         if not args.no_npx:
-            npx = shutil.which("npx") or "npx"
+            npx = node_tool("npx") or "npx"
             servers.append(Server(f"official {OFFICIAL_VERSION} (npx -y)",
                                   [npx, "-y", f"{OFFICIAL_PACKAGE}@{OFFICIAL_VERSION}"], official_env))
 

@@ -12,9 +12,8 @@ tests/memory_contract.py, each with its reason.
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ from mcp import Client, StdioServerParameters
 from mcp_server_checkpoints.config import Settings
 from mcp_server_checkpoints.server import build_server
 from tests.memory_contract import ALLOWED_DIFFERENCES, MEMORY_TOOLS, OFFICIAL, normalise_tool
+from tests.processes import node_env, node_tool
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -41,20 +41,24 @@ RELATION_TYPES = ["knows", "works_on", "depends on", "continues", "ΑΒΓ"]
 
 
 def _npx() -> str:
-    path = shutil.which("npx")
+    path = node_tool("npx")
     if path is None:
         pytest.fail(
-            "npx is not installed, and the differential tests run the official memory server with it. Install "
-            "Node.js 18 or newer (which brings npm and npx): `apt-get install nodejs npm`, `brew install node`, "
-            "or https://nodejs.org/en/download; then run the tests again (the first run downloads "
-            f"{OFFICIAL} from the npm registry)."
+            "npx is not installed, and the differential tests run the official memory server with it. Run "
+            "`scripts/install-node` (what `make test` does: Node.js 22 from the npm registry into .venv/node), "
+            "or install Node.js 22 or newer yourself (https://nodejs.org/en/download); then run the tests "
+            f"again (the first run downloads {OFFICIAL} from the npm registry)."
         )
+    node = node_tool("node")
+    version = subprocess.run([node or "node", "--version"], capture_output=True, text=True, env=node_env()).stdout
+    assert version.startswith("v") and int(version[1:].split(".")[0]) >= 22, (
+        f"the official server runs on Node.js 22 or newer here, found {version.strip() or 'none'}: run scripts/install-node")
     return path
 
 
 @asynccontextmanager
 async def official_server(tmp: Path) -> AsyncIterator[Client]:
-    env = {**os.environ, "MEMORY_FILE_PATH": str(tmp / "memory.jsonl")}
+    env = {**node_env(), "MEMORY_FILE_PATH": str(tmp / "memory.jsonl")}
     params = StdioServerParameters(command=_npx(), args=["-y", OFFICIAL], env=env, cwd=str(tmp))
     async with Client(params) as client:
         yield client

@@ -87,9 +87,9 @@ def _filter(statuses: Sequence[str] | None, project: str | None, since_hours: fl
 # so is a rare term's count of matches in the whole table (see `_plan`).
 PROBE_ROWS = 10_000
 # Hybrid: bm25 ranks the newest rows that hold about this many matches (cosine still sees every row).
-# bm25() costs ~1 µs a matched row: a 3-word query of common words matched 7,000 of the newest 10,000
-# rows and took 9 ms; rare words are ranked over the whole table.
-LEXICAL_BUDGET = 4_000
+# bm25() costs ~2 µs a matched row: at 100k checkpoints, queries of common words ranking their newest
+# ~4,000 matches took 7.4 ms (median); rare words are ranked over the whole table.
+LEXICAL_BUDGET = 2_000
 _SHARE_CACHE: dict[tuple[str, str], tuple[float, int]] = {}
 
 
@@ -216,40 +216,67 @@ def _rows_by(c: sqlite3.Connection, col: str, keys: list[Any], f: _Filter) -> li
     return rows
 
 
-def _semantic(c: sqlite3.Connection, sem: SemanticIndex, qvec: Matrix, f: _Filter, need: int,
+@dataclass
+class _Scan:
+    """What the vector indexes returned for a query: cosines by checkpoint id, and which of them
+    were a passage's (checkpoint id -> (passage n, cosine)); `k`: how many each index was asked for."""
+
+    qvec: Matrix
+    cos: dict[str, float]
+    best_passage: dict[str, tuple[int, float]]
+    k: int
+    exhausted: bool  # the checkpoint index has no more rows than it returned
+
+
+def _scan(sem: SemanticIndex, qvec: Matrix, k: int, passages: bool, pool: ThreadPoolExecutor | None) -> _Scan | None:
+    """The top k checkpoints by their own vector and the top 4k passages (no database access, so it
+    runs on the embedding thread while bm25 runs on the caller's)."""
+    index, pindex = sem.index, sem.passage_index if passages else None
+    if index is None:
+        return None
+    top = index.top_k(qvec, k, pool=pool)
+    cos = dict(top)
+    best_passage: dict[str, tuple[int, float]] = {}
+    if pindex is not None and len(pindex):
+        for ref, score in pindex.top_k(qvec, 4 * k, pool=pool):
+            cid, n = passage_owner(ref)
+            if score > best_passage.get(cid, (0, -2.0))[1]:
+                best_passage[cid] = (n, score)
+        for cid, (_, score) in best_passage.items():
+            if score > cos.get(cid, -2.0):
+                cos[cid] = score
+    return _Scan(qvec, cos, best_passage, k, exhausted=len(top) < k or k >= len(index))
+
+
+def _embed_and_scan(sem: SemanticIndex, text: str, passages: bool) -> _Scan | None:
+    qvec = sem.query_vector(text)
+    return _scan(sem, qvec, CANDIDATES, passages, None) if qvec is not None else None
+
+
+def _semantic(c: sqlite3.Connection, sem: SemanticIndex, scan: _Scan, f: _Filter, need: int,
               passages: bool) -> list[tuple[dict[str, Any], float]]:
     """(row, cosine) for the checkpoints most similar to the query vector that pass the filters.
 
     A checkpoint's cosine is the best of its own vector's and (`passages`) its passages' (max
-    pooling); a row whose best was a passage carries it as `passage` (checkpoint id, n).
+    pooling); a row whose best was a passage carries it as `passage` (checkpoint id, n). When the
+    filters leave fewer than `need` of the scan's candidates, the indexes are asked for ten times more.
     """
-    index, pindex = sem.index, sem.passage_index if passages else None
-    if index is None:
-        return []
-    k = CANDIDATES
     while True:
-        top = index.top_k(qvec, k, pool=_pool())
-        cos = dict(top)
-        best_passage: dict[str, tuple[int, float]] = {}
-        if pindex is not None and len(pindex):
-            for ref, score in pindex.top_k(qvec, 4 * k, pool=_pool()):
-                cid, n = passage_owner(ref)
-                if score > best_passage.get(cid, (0, -2.0))[1]:
-                    best_passage[cid] = (n, score)
-            for cid, (_, score) in best_passage.items():
-                if score > cos.get(cid, -2.0):
-                    cos[cid] = score
-        rows = _rows_by(c, "id", list(cos), f)
-        if len(rows) >= need or len(top) < k or k >= len(index):
+        rows = _rows_by(c, "id", list(scan.cos), f)
+        index = sem.index
+        if len(rows) >= need or scan.exhausted or index is None:
             break
-        k = min(k * 10, len(index))  # the filters are selective: look further
+        wider = _scan(sem, scan.qvec, min(scan.k * 10, len(index)), passages, _pool())  # selective filters
+        if wider is None:
+            break
+        scan = wider
     out: list[tuple[dict[str, Any], float]] = []
     for r in rows:
         row = dict(r)
-        n_score = best_passage.get(row["id"])
-        if n_score is not None and n_score[1] >= cos[row["id"]]:
+        n_score = scan.best_passage.get(row["id"])
+        if n_score is not None and n_score[1] >= scan.cos[row["id"]]:
             row["passage"] = (row["id"], n_score[0])
-        out.append((row, cos[row["id"]]))
+        out.append((row, scan.cos[row["id"]]))
     out.sort(key=lambda x: -x[1])
     return out
 
@@ -341,17 +368,18 @@ def search(
             ranked = [{**dict(r), "score": round(1.0 / (1.0 + age_hours(r["created_at"], now) / 24.0), 4),
                        "lexical": None, "semantic": None} for r in rows]
         else:
-            # The query is embedded on another thread while bm25 runs here (torch and SQLite release
-            # the GIL), then both threads scan half of the vector matrix each (see VectorIndex.top_k).
+            # The query is embedded and the vector indexes scanned on another thread while bm25 runs
+            # here (onnxruntime, numpy and SQLite release the GIL): a search costs the longer of the two.
             embed_text = strip_filler(query) if options.strip_filler else query
-            pending = _pool().submit(semantic.query_vector, embed_text) if use_semantic and semantic is not None else None
+            pending = (_pool().submit(_embed_and_scan, semantic, embed_text, options.passages)
+                       if use_semantic and semantic is not None else None)
             try:
                 lex = (_lexical(c, str(db.path), match, f, need, bounded=use_semantic)
                        if match is not None and options.mode != "semantic" else [])
             finally:
-                qvec = pending.result() if pending is not None else None
-            sem = (_semantic(c, semantic, qvec, f, need, options.passages)
-                   if semantic is not None and qvec is not None else [])
+                scan = pending.result() if pending is not None else None
+            sem = (_semantic(c, semantic, scan, f, need, options.passages)
+                   if semantic is not None and scan is not None else [])
             if sem:
                 ranked = fuse(lex, sem, options)
             else:  # lexical only: the score stays bm25, as it always was

@@ -3,6 +3,8 @@ ASCII text replaced without decoding, and the quick tests that skip a placeholde
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,3 +64,28 @@ def test_a_value_the_quick_name_test_rejects_is_no_name(value: str) -> None:
         odd = [p for p in parts if not (p.isalnum() or p in (b"_", b"-", b"."))]
         assert odd or numbers >= 2
         assert not secret_rules.is_name(raw)
+
+
+# The value pattern unit by unit, as it was before its one-byte fast branch and its length look-ahead.
+_UNIT_BY_UNIT = {least: re.compile(rf"""(?P<q>{secret_rules.QUOTES})(?P<v>{secret_rules._U}{{{least},300}})""".encode())
+                 for least in (4, 16)}
+_VALUE_BITS = ["a", "B", "3", "x_", "key", "_value", "=", ":", ":=", "=>", " ", "\t", "\n", "\\", "\\\\", "\\n", "\\t",
+               "\\u00e9", "\\u00", '"', "\\\"", "'", "`", "%", "%3D", "%20", "%41", "%4", "&", "&a=", "&1", ";", ",",
+               "<", ">", "}", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_VALUE_BITS), max_size=30), st.integers(0, 320), st.integers(0, 30))
+def test_the_value_fast_branch_reads_a_value_as_the_unit_by_unit_pattern(bits: list[str], run: int, at: int) -> None:
+    """Values of plain bytes only, with escapes, too short, and past the 300-unit cap: the same match and
+    groups either way, for both lower bounds."""
+    text = "".join(bits)
+    at = min(at, len(text))
+    data = (text[:at] + "x" * run + text[at:]).encode("utf-8")
+    for least, old in _UNIT_BY_UNIT.items():
+        new = re.compile(secret_rules.value_pattern(least).encode("ascii"))
+        for pos in (0, 1, at):
+            a, b = old.match(data, pos), new.match(data, pos)
+            assert (a is None) == (b is None), (data, pos, least)
+            if a is not None and b is not None:
+                assert (a.span(), a.span("q"), a.span("v")) == (b.span(), b.span("q"), b.span("v")), (data, pos)

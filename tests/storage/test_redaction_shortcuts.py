@@ -3,12 +3,13 @@ ASCII text replaced without decoding, and the quick tests that skip a placeholde
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_server_checkpoints.storage import secret_rules
+from mcp_server_checkpoints.storage import redact, secret_rules
 from mcp_server_checkpoints.storage.redact import Redactor
 from tests.storage.secret_corpus import SECRETS
 
@@ -89,3 +90,36 @@ def test_the_value_fast_branch_reads_a_value_as_the_unit_by_unit_pattern(bits: l
             assert (a is None) == (b is None), (data, pos, least)
             if a is not None and b is not None:
                 assert (a.span(), a.span("q"), a.span("v")) == (b.span(), b.span("q"), b.span("v")), (data, pos)
+
+
+def _general_path() -> object:
+    """The anchors with every assignment checked through its rule's `check`, one call per match, no answer kept."""
+    owners = [tuple((literal, mode, dataclasses.replace(spec, assignment=False), offset)
+                    for literal, mode, spec, offset in entry) for entry in redact._ANCHORS.owners]
+    return dataclasses.replace(redact._ANCHORS, owners=owners)
+
+
+_KEYS = ["API_KEY", "api_key", "apiKey", "SECRET_KEY", "client_secret", "token", "GITHUB_TOKEN", "DB_PASSWORD",
+         "password", "signing_key", "cache_key", "key", "pwd", "self.token", "\\n  api_key"]
+_OPS = ["=", " = ", ": ", "\\\": \\\"", "='", "=\"", ":=", " => ", "%3D", "  :  "]
+_VALUES = ["aB3dE5fG7hJ9kL1mN3pQ5rS7", "hunter2!", "os.environ[\\\"X\\\"]", "${SECRET}", "your-api-key-here",
+           "xxxxxxxxxxxxxxxxxxxx", "lambda r: r.x", "await refresh()", "Zk9q\\u00e9Lm2Wx8Rt5Yp1Vb7N", "sk_test_abc",
+           "b7f9a7041d289d1b9c3e5f7a", "str", "/home/dev/app", "ab%2Fcd%2Bef0123456789XYZ"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS), st.sampled_from(_OPS), st.sampled_from(_VALUES),
+                          st.sampled_from(["\\n", "\n", " ", "; ", "\\\", \\\""])), min_size=1, max_size=12))
+def test_the_kept_assignment_answers_change_no_answer(lines: list[tuple[str, str, str, str]]) -> None:
+    """A text with the same assignments again and again (its answers looked up after the first) is
+    redacted as when every match is checked on its own."""
+    text = "".join(k + op + v + end for k, op, v, end in lines)
+    text += text  # every assignment seen twice at least
+    redactor = Redactor.build()
+    fast = redactor.redact_kinds(text)
+    saved = redact._ANCHORS
+    redact._ANCHORS = _general_path()  # type: ignore[assignment]
+    try:
+        assert redactor.redact_kinds(text) == fast, text
+    finally:
+        redact._ANCHORS = saved

@@ -27,6 +27,8 @@ from mcp_server_checkpoints.storage.secret_rules import (
     RULES,
     SUFFIXED,
     Rule,
+    assignment_check,
+    assignment_kind,
     scheme_start,
     value_is_secret,
 )
@@ -42,6 +44,7 @@ class _Spec:
     priority: int
     value_group: bool  # the secret is the pattern's group `v`, not the whole match
     exact: bool  # the rule's anchors are case-sensitive
+    assignment: bool  # checked by `assignment_kind`, whose answers the redactor keeps for the text
     # `rule.run` as a byte table that maps its characters to 1 and the others to 0, and a run of 1s.
     run: tuple[bytes, bytes] | None
 
@@ -53,7 +56,8 @@ class _Spec:
             chars, length = rule.run
             member = re.compile(f"[{chars}]".encode("ascii"))
             run = (bytes(member.fullmatch(bytes([c])) is not None for c in range(256)), b"\x01" * length)
-        return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci, run)
+        return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci,
+                   rule.check is assignment_check, run)
 
 
 def _record(data: bytes, m: re.Match[bytes], spec: _Spec, at: int, found: list[tuple[int, int, str, int]]) -> None:
@@ -157,15 +161,28 @@ class Redactor:
         matches = _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True)
         if not matches:  # most short strings: nothing more to do
             return []
+        verdicts: dict[tuple[bytes, bytes, bool], str | None] = {}  # assignment_kind's answers in this text
         for pattern, i, j in matches:
             for literal, mode, spec, offset in owners[pattern]:
                 if literal is not None and not data.startswith(literal, i):
                     continue
-                if mode <= _SCHEME:
-                    if mode == _SCHEME:
-                        at = scheme_start(data, i)
+                if mode == _TAIL:  # most anchors of a transcript: the key of an assignment
+                    m = spec.rx.match(data, i + offset)
+                    if m is None:
+                        continue
+                    if spec.assignment:
+                        kind = assignment_kind(data, m, i, verdicts)
+                        if kind is None:
+                            continue
+                        start, end = m.span("v")
+                        if data.find(b"\\", start - 5 if start > 5 else 0, end) >= 0:
+                            start, end = _escape_safe(data, start, end)
+                        (exact if spec.exact else folded).append((start, end, kind, spec.priority))
                     else:
-                        at = i + offset
+                        _record(data, m, spec, i, exact if spec.exact else folded)
+                    continue
+                if mode <= _SCHEME:
+                    at = scheme_start(data, i) if mode == _SCHEME else i + offset
                     m = spec.rx.match(data, at)
                     if m is not None:
                         _record(data, m, spec, i, exact if spec.exact else folded)

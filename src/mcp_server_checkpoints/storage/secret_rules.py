@@ -229,20 +229,40 @@ def key_kind(key: bytes) -> tuple[str, bool] | None:
     return None
 
 
-def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int) -> str | None:
-    """The kind of `KEY<op>value` — from the key's name — or None when the value is no secret."""
+def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int,
+                    verdicts: dict[tuple[bytes, bytes, bool], str | None] | None = None) -> str | None:
+    """The kind of `KEY<op>value` — from the key's name — or None when the value is no secret.
+    `verdicts`: the answers for the (key, value, quoted) already seen, kept by the caller for one text (a
+    transcript repeats its lines; `API_KEY=` is both an `api_key` and a `key` assignment)."""
     end = m.end("sfx") if "sfx" in m.re.groupindex else m.start()
     key = key_before(data, anchor_start) + data[anchor_start:end]
+    value = m.group("v")
+    quoted = m.start("v") > m.start("q")
+    if verdicts is None:
+        return _assignment_verdict(key, value, quoted)
+    seen = (key, value, quoted)
+    try:
+        return verdicts[seen]
+    except KeyError:
+        verdicts[seen] = kind = _assignment_verdict(key, value, quoted)
+        return kind
+
+
+def _assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:
     found = key_kind(key.lower())
     if found is None:
         return None
     kind, needs_random = found
-    value = m.group("v")
     if needs_random and not looks_random(value):
         return None
     # An upper-case key (`DB_PASSWORD=`) is a .env line or a shell variable: its unquoted value is a literal.
     code_ok = key.upper() != key or b"." in key
-    return None if is_placeholder(value, bool(m.group("q")), code_ok) else kind
+    return None if is_placeholder(value, quoted, code_ok) else kind
+
+
+def assignment_check(data: bytes, m: re.Match[bytes], at: int) -> str | bool:
+    """The check of the assignment rules (the redactor calls `assignment_kind` with its `verdicts`)."""
+    return assignment_kind(data, m, at) or False
 
 
 def value_is_secret(key: str, value: str) -> str | None:
@@ -420,11 +440,11 @@ RULES: list[Rule] = [
     Rule("assignment", KEY_SUFFIX + OPERATOR + VALUE,
          ("password", "passwd", "passphrase", "pwd", "pass", "secret", "token", "apikey", "api_key", "api-key",
           "accesskey", "access_key", "auth_key", "private_key", "privatekey", "credential", "credentials"),
-         mode="tail", ci=True, priority=3, check=lambda data, m, at: assignment_kind(data, m, at) or False),
+         mode="tail", ci=True, priority=3, check=assignment_check),
     # Any other `…key` (`SIGNING_KEY`, `hmacKey`) holds a secret only when its value looks machine-made: the
     # pattern wants 16 characters at least, so `key=lambda r: …` and `cache_key = f"…"` fail in the regex.
     Rule("high-entropy-key", OPERATOR + value_pattern(16),
-         ("key",), mode="tail", ci=True, priority=4, check=lambda data, m, at: assignment_kind(data, m, at) or False),
+         ("key",), mode="tail", ci=True, priority=4, check=assignment_check),
     Rule("cli-password", r"--(?:password|passwd|token|api-key|secret)(?:=|\s+|%3[Dd]|%20)(?:['\"]|%2[27])?"
          r"(?P<v>(?:[^\s\"'\\%]|%(?!20|22|27)[0-9A-Fa-f]{2}){4,})",
          ("--password", "--passwd", "--token", "--api-key", "--secret"), ci=True, check=_not_port, priority=2),

@@ -123,3 +123,20 @@ def test_the_kept_assignment_answers_change_no_answer(lines: list[tuple[str, str
         assert redactor.redact_kinds(text) == fast, text
     finally:
         redact._ANCHORS = saved
+
+
+def _scheme_start_byte_by_byte(data: bytes, i: int) -> int:
+    s, lo = i, max(0, i - 21)
+    while s > lo and data[s - 1] in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-":
+        s -= 1
+    while s < i and not (65 <= data[s] <= 90 or 97 <= data[s] <= 122):
+        s += 1
+    return s
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ09+.-%/:@ \\é", max_size=40), st.integers(0, 40))
+def test_the_scheme_is_found_as_byte_by_byte(text: str, i: int) -> None:
+    data = text.encode("utf-8")
+    i = min(i, len(data))
+    assert secret_rules.scheme_start(data, i) == _scheme_start_byte_by_byte(data, i), (data, i)

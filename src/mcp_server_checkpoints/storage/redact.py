@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, AnyStr
+from typing import Any
 
 import ahocorasick_rs
 
@@ -323,29 +323,37 @@ def _char_spans(data: bytes, spans: list[tuple[int, int, str]]) -> list[tuple[in
 def _merge(spans: Iterable[tuple[int, int, str, int]]) -> list[tuple[int, int, str]]:
     """Overlapping matches become one span covering them all — no part of either secret is left — named
     by the kind of lowest priority among them (see `Rule.priority`)."""
+    ordered = sorted(spans, key=_merge_order)
+    if not ordered:
+        return []
     out: list[tuple[int, int, str]] = []
-    cur: list[Any] | None = None  # [start, end, kind, priority]
-    for start, end, kind, priority in sorted(spans, key=lambda x: (x[0], -x[1], x[3])):
-        if cur is not None and start < cur[1]:
-            cur[1] = max(cur[1], end)
-            if priority < cur[3]:
-                cur[2], cur[3] = kind, priority
+    start, end, kind, priority = ordered[0]
+    for s, e, k, p in ordered[1:]:
+        if s < end:
+            if e > end:
+                end = e
+            if p < priority:
+                kind, priority = k, p
             continue
-        if cur is not None:
-            out.append((cur[0], cur[1], cur[2]))
-        cur = [start, end, kind, priority]
-    if cur is not None:
-        out.append((cur[0], cur[1], cur[2]))
+        out.append((start, end, kind))
+        start, end, kind, priority = s, e, k, p
+    out.append((start, end, kind))
     return out
 
 
-def _replace(text: AnyStr, spans: list[tuple[int, int, str]]) -> AnyStr:
+def _merge_order(span: tuple[int, int, str, int]) -> tuple[int, int, int]:
+    return span[0], -span[1], span[3]
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
     """`text` with each span replaced by its `[REDACTED:<kind>]` marker."""
-    out: list[AnyStr] = []
+    if len(spans) == 1:  # the common case
+        start, end, kind = spans[0]
+        return f"{text[:start]}[REDACTED:{kind}]{text[end:]}"
+    out: list[str] = []
     pos = 0
     for start, end, kind in spans:
-        marker = f"[REDACTED:{kind}]"
-        out += (text[pos:start], marker.encode("ascii") if isinstance(text, bytes) else marker)
+        out += (text[pos:start], f"[REDACTED:{kind}]")
         pos = end
     out.append(text[pos:])
-    return text[:0].join(out)
+    return "".join(out)

@@ -180,17 +180,17 @@ def looks_random(value: bytes, min_len: int = 16) -> bool:
 _KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 
-_SCHEME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+_SCHEME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+_LETTER = re.compile(rb"[A-Za-z]")
 
 
 def scheme_start(data: bytes, i: int) -> int:
-    """Where the URL scheme that ends at `i` (`postgres` before `://`) starts."""
-    s, lo = i, max(0, i - 21)
-    while s > lo and data[s - 1] in _SCHEME_BYTES:
-        s -= 1
-    while s < i and not (65 <= data[s] <= 90 or 97 <= data[s] <= 122):  # `%20https`: a scheme starts with a letter
-        s += 1
-    return s
+    """Where the URL scheme that ends at `i` (`postgres` before `://`) starts: back over the scheme's
+    characters (21 at most), then on to the first letter (`%20https`: a scheme starts with one), in C."""
+    lo = i - 21 if i > 21 else 0
+    before = data[lo:i]
+    letter = _LETTER.search(before, len(before.rstrip(_SCHEME_BYTES)))
+    return i if letter is None else lo + letter.start()
 
 
 def key_before(data: bytes, i: int) -> bytes:

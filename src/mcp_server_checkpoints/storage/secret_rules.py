@@ -241,11 +241,10 @@ def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int,
     if verdicts is None:
         return _assignment_verdict(key, value, quoted)
     seen = (key, value, quoted)
-    try:
+    if seen in verdicts:  # (not try/except: most answers are seen once, and a KeyError costs ~1 µs)
         return verdicts[seen]
-    except KeyError:
-        verdicts[seen] = kind = _assignment_verdict(key, value, quoted)
-        return kind
+    verdicts[seen] = kind = _assignment_verdict(key, value, quoted)
+    return kind
 
 
 def _assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:

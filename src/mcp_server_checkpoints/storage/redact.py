@@ -132,8 +132,10 @@ class Redactor:
     pass per literal took 200-350 ms for 10 MB), and each pattern is tried only there: at the literal,
     right after it (assignments), from the URL scheme it ends, or in a small window around it (key
     blocks). Lower-casing bytes keeps every offset, whatever the text's script. A string without any
-    literal costs one encode and that pass; an ASCII one is replaced without decoding. Custom patterns are
-    Python regular expressions on the text itself.
+    literal costs one encode and that pass. The text itself is replaced, at its spans' character offsets
+    (an ASCII text's are its byte offsets); the redacted bytes are never decoded. An assignment's answer is
+    kept for the rest of the text by key, value and quoting (a transcript repeats its lines). Custom
+    patterns are Python regular expressions on the text itself.
     """
 
     custom: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)  # the built-in ones: _ANCHORS

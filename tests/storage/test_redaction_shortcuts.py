@@ -140,3 +140,22 @@ def test_the_scheme_is_found_as_byte_by_byte(text: str, i: int) -> None:
     data = text.encode("utf-8")
     i = min(i, len(data))
     assert secret_rules.scheme_start(data, i) == _scheme_start_byte_by_byte(data, i), (data, i)
+
+
+def _key_before_in_full(data: bytes, i: int) -> bytes:
+    lo = max(0, i - 64)
+    s = lo + len(data[lo:i].rstrip(secret_rules._KEY_BYTES))
+    if s > 0 and data[s - 1] == 0x5C:
+        s += 5 if re.match(rb"u[0-9a-fA-F]{4}", data[s:]) else 1
+    elif s > 0 and data[s - 1] == 0x25 and re.match(rb"[0-9a-fA-F]{2}", data[s:]):
+        s += 2
+    return data[s:i] if s < i else b""
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ9_.-\\u%0A \"é", max_size=80), st.integers(0, 80))
+def test_the_key_before_an_anchor_is_read_as_in_full(text: str, i: int) -> None:
+    """No key byte right before the anchor answers at once; the answer is the one the full reading gives."""
+    data = text.encode("utf-8")
+    i = min(i, len(data))
+    assert secret_rules.key_before(data, i) == _key_before_in_full(data, i), (data, i)

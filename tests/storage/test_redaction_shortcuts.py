@@ -3,10 +3,13 @@ ASCII text replaced without decoding, and the quick tests that skip a placeholde
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_server_checkpoints.storage import secret_rules
+from mcp_server_checkpoints.storage import redact, secret_rules
 from mcp_server_checkpoints.storage.redact import Redactor
 from tests.storage.secret_corpus import SECRETS
 
@@ -62,3 +65,97 @@ def test_a_value_the_quick_name_test_rejects_is_no_name(value: str) -> None:
         odd = [p for p in parts if not (p.isalnum() or p in (b"_", b"-", b"."))]
         assert odd or numbers >= 2
         assert not secret_rules.is_name(raw)
+
+
+# The value pattern unit by unit, as it was before its one-byte fast branch and its length look-ahead.
+_UNIT_BY_UNIT = {least: re.compile(rf"""(?P<q>{secret_rules.QUOTES})(?P<v>{secret_rules._U}{{{least},300}})""".encode())
+                 for least in (4, 16)}
+_VALUE_BITS = ["a", "B", "3", "x_", "key", "_value", "=", ":", ":=", "=>", " ", "\t", "\n", "\\", "\\\\", "\\n", "\\t",
+               "\\u00e9", "\\u00", '"', "\\\"", "'", "`", "%", "%3D", "%20", "%41", "%4", "&", "&a=", "&1", ";", ",",
+               "<", ">", "}", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_VALUE_BITS), max_size=30), st.integers(0, 320), st.integers(0, 30))
+def test_the_value_fast_branch_reads_a_value_as_the_unit_by_unit_pattern(bits: list[str], run: int, at: int) -> None:
+    """Values of plain bytes only, with escapes, too short, and past the 300-unit cap: the same match and
+    groups either way, for both lower bounds."""
+    text = "".join(bits)
+    at = min(at, len(text))
+    data = (text[:at] + "x" * run + text[at:]).encode("utf-8")
+    for least, old in _UNIT_BY_UNIT.items():
+        new = re.compile(secret_rules.value_pattern(least).encode("ascii"))
+        for pos in (0, 1, at):
+            a, b = old.match(data, pos), new.match(data, pos)
+            assert (a is None) == (b is None), (data, pos, least)
+            if a is not None and b is not None:
+                assert (a.span(), a.span("q"), a.span("v")) == (b.span(), b.span("q"), b.span("v")), (data, pos)
+
+
+def _general_path() -> object:
+    """The anchors with every assignment checked through its rule's `check`, one call per match, no answer kept."""
+    owners = [tuple((literal, mode, dataclasses.replace(spec, assignment=False), offset)
+                    for literal, mode, spec, offset in entry) for entry in redact._ANCHORS.owners]
+    return dataclasses.replace(redact._ANCHORS, owners=owners)
+
+
+_KEYS = ["API_KEY", "api_key", "apiKey", "SECRET_KEY", "client_secret", "token", "GITHUB_TOKEN", "DB_PASSWORD",
+         "password", "signing_key", "cache_key", "key", "pwd", "self.token", "\\n  api_key"]
+_OPS = ["=", " = ", ": ", "\\\": \\\"", "='", "=\"", ":=", " => ", "%3D", "  :  "]
+_VALUES = ["aB3dE5fG7hJ9kL1mN3pQ5rS7", "hunter2!", "os.environ[\\\"X\\\"]", "${SECRET}", "your-api-key-here",
+           "xxxxxxxxxxxxxxxxxxxx", "lambda r: r.x", "await refresh()", "Zk9q\\u00e9Lm2Wx8Rt5Yp1Vb7N", "sk_test_abc",
+           "b7f9a7041d289d1b9c3e5f7a", "str", "/home/dev/app", "ab%2Fcd%2Bef0123456789XYZ"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS), st.sampled_from(_OPS), st.sampled_from(_VALUES),
+                          st.sampled_from(["\\n", "\n", " ", "; ", "\\\", \\\""])), min_size=1, max_size=12))
+def test_the_kept_assignment_answers_change_no_answer(lines: list[tuple[str, str, str, str]]) -> None:
+    """A text with the same assignments again and again (its answers looked up after the first) is
+    redacted as when every match is checked on its own."""
+    text = "".join(k + op + v + end for k, op, v, end in lines)
+    text += text  # every assignment seen twice at least
+    redactor = Redactor.build()
+    fast = redactor.redact_kinds(text)
+    saved = redact._ANCHORS
+    redact._ANCHORS = _general_path()  # type: ignore[assignment]
+    try:
+        assert redactor.redact_kinds(text) == fast, text
+    finally:
+        redact._ANCHORS = saved
+
+
+def _scheme_start_byte_by_byte(data: bytes, i: int) -> int:
+    s, lo = i, max(0, i - 21)
+    while s > lo and data[s - 1] in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-":
+        s -= 1
+    while s < i and not (65 <= data[s] <= 90 or 97 <= data[s] <= 122):
+        s += 1
+    return s
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ09+.-%/:@ \\é", max_size=40), st.integers(0, 40))
+def test_the_scheme_is_found_as_byte_by_byte(text: str, i: int) -> None:
+    data = text.encode("utf-8")
+    i = min(i, len(data))
+    assert secret_rules.scheme_start(data, i) == _scheme_start_byte_by_byte(data, i), (data, i)
+
+
+def _key_before_in_full(data: bytes, i: int) -> bytes:
+    lo = max(0, i - 64)
+    s = lo + len(data[lo:i].rstrip(secret_rules._KEY_BYTES))
+    if s > 0 and data[s - 1] == 0x5C:
+        s += 5 if re.match(rb"u[0-9a-fA-F]{4}", data[s:]) else 1
+    elif s > 0 and data[s - 1] == 0x25 and re.match(rb"[0-9a-fA-F]{2}", data[s:]):
+        s += 2
+    return data[s:i] if s < i else b""
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ9_.-\\u%0A \"é", max_size=80), st.integers(0, 80))
+def test_the_key_before_an_anchor_is_read_as_in_full(text: str, i: int) -> None:
+    """No key byte right before the anchor answers at once; the answer is the one the full reading gives."""
+    data = text.encode("utf-8")
+    i = min(i, len(data))
+    assert secret_rules.key_before(data, i) == _key_before_in_full(data, i), (data, i)

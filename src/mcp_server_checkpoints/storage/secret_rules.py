@@ -45,7 +45,25 @@ SPACE = r"""(?:[ \t]|\\t|%20|%09)"""
 # `key: value` may have them.
 OPERATOR = (rf"""{QUOTES}(?:(?:=>|=|%3[Dd])(?![ \t])|{SPACE}+(?:=>|=|%3[Dd]){SPACE}*"""
             rf"""|{SPACE}*(?::=|:(?!:)|%3[Aa]){SPACE}*)""")  # not Rust's `Pubkey::find(…)`
-VALUE = rf"""(?P<q>{QUOTES})(?P<v>{_U}{{4,300}})"""
+# The bytes that are a value's unit on their own: most values are made of nothing else.
+_PLAIN = r"""[^\s"'`,;}&\\%<>]"""
+
+
+# The bytes any unit is made of: a value of n units starts with n of them at least.
+_UNIT_BYTES = r"""[^\s"'`,;}<>]"""
+
+
+def value_pattern(least: int) -> str:
+    """A value of `least` to 300 units after its quotes. A value of one-byte units only is matched by one
+    character-class repeat (a C loop; unit by unit, the regex engine took 0.1 µs a byte), the others unit by
+    unit. No two units start alike, so a value has one reading: where the first branch matches, it ends where
+    the second would — before the first byte that starts no unit, or at the 300th unit. Too short a value
+    (`key=lambda r: …`) fails at the look-ahead, before either branch."""
+    return (rf"""(?P<q>{QUOTES})(?P<v>(?={_UNIT_BYTES}{{{least}}})"""
+            rf"""(?:{_PLAIN}{{{least},300}}+(?!{_U})|{_U}{{{least},300}}))""")
+
+
+VALUE = value_pattern(4)
 # Words a key may go on with after naming a secret: `SECRET_KEY_BASE`, `client_secret_value`.
 KEY_SUFFIXES = ("", "_key_base", "_key", "key", "_value")
 SUFFIXED = ("secret", "password", "token")  # the key words that may go on (`SECRET_KEY_BASE`, `password_value`)
@@ -160,23 +178,26 @@ def looks_random(value: bytes, min_len: int = 16) -> bool:
 
 
 _KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+_KEY_BYTE_SET = frozenset(_KEY_BYTES)
 
 
-_SCHEME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+_SCHEME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+_LETTER = re.compile(rb"[A-Za-z]")
 
 
 def scheme_start(data: bytes, i: int) -> int:
-    """Where the URL scheme that ends at `i` (`postgres` before `://`) starts."""
-    s, lo = i, max(0, i - 21)
-    while s > lo and data[s - 1] in _SCHEME_BYTES:
-        s -= 1
-    while s < i and not (65 <= data[s] <= 90 or 97 <= data[s] <= 122):  # `%20https`: a scheme starts with a letter
-        s += 1
-    return s
+    """Where the URL scheme that ends at `i` (`postgres` before `://`) starts: back over the scheme's
+    characters (21 at most), then on to the first letter (`%20https`: a scheme starts with one), in C."""
+    lo = i - 21 if i > 21 else 0
+    before = data[lo:i]
+    letter = _LETTER.search(before, len(before.rstrip(_SCHEME_BYTES)))
+    return i if letter is None else lo + letter.start()
 
 
 def key_before(data: bytes, i: int) -> bytes:
     """The identifier that ends at `i` (`DB_` before the anchor `PASSWORD`)."""
+    if i == 0 or data[i - 1] not in _KEY_BYTE_SET:  # `    token = …`: none, the common case
+        return b""
     lo = max(0, i - 64)
     s = lo + len(data[lo:i].rstrip(_KEY_BYTES))  # back over the key's characters, in C
     if s > 0 and data[s - 1] == 0x5C:  # `\nDB_PASSWORD`, `\u00a0token`: the escape is no part of the key
@@ -211,20 +232,39 @@ def key_kind(key: bytes) -> tuple[str, bool] | None:
     return None
 
 
-def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int) -> str | None:
-    """The kind of `KEY<op>value` — from the key's name — or None when the value is no secret."""
+def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int,
+                    verdicts: dict[tuple[bytes, bytes, bool], str | None] | None = None) -> str | None:
+    """The kind of `KEY<op>value` — from the key's name — or None when the value is no secret.
+    `verdicts`: the answers for the (key, value, quoted) already seen, kept by the caller for one text (a
+    transcript repeats its lines; `API_KEY=` is both an `api_key` and a `key` assignment)."""
     end = m.end("sfx") if "sfx" in m.re.groupindex else m.start()
     key = key_before(data, anchor_start) + data[anchor_start:end]
+    value = m.group("v")
+    quoted = m.start("v") > m.start("q")
+    if verdicts is None:
+        return _assignment_verdict(key, value, quoted)
+    seen = (key, value, quoted)
+    if seen in verdicts:  # (not try/except: most answers are seen once, and a KeyError costs ~1 µs)
+        return verdicts[seen]
+    verdicts[seen] = kind = _assignment_verdict(key, value, quoted)
+    return kind
+
+
+def _assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:
     found = key_kind(key.lower())
     if found is None:
         return None
     kind, needs_random = found
-    value = m.group("v")
     if needs_random and not looks_random(value):
         return None
     # An upper-case key (`DB_PASSWORD=`) is a .env line or a shell variable: its unquoted value is a literal.
     code_ok = key.upper() != key or b"." in key
-    return None if is_placeholder(value, bool(m.group("q")), code_ok) else kind
+    return None if is_placeholder(value, quoted, code_ok) else kind
+
+
+def assignment_check(data: bytes, m: re.Match[bytes], at: int) -> str | bool:
+    """The check of the assignment rules (the redactor calls `assignment_kind` with its `verdicts`)."""
+    return assignment_kind(data, m, at) or False
 
 
 def value_is_secret(key: str, value: str) -> str | None:
@@ -402,11 +442,11 @@ RULES: list[Rule] = [
     Rule("assignment", KEY_SUFFIX + OPERATOR + VALUE,
          ("password", "passwd", "passphrase", "pwd", "pass", "secret", "token", "apikey", "api_key", "api-key",
           "accesskey", "access_key", "auth_key", "private_key", "privatekey", "credential", "credentials"),
-         mode="tail", ci=True, priority=3, check=lambda data, m, at: assignment_kind(data, m, at) or False),
+         mode="tail", ci=True, priority=3, check=assignment_check),
     # Any other `…key` (`SIGNING_KEY`, `hmacKey`) holds a secret only when its value looks machine-made: the
     # pattern wants 16 characters at least, so `key=lambda r: …` and `cache_key = f"…"` fail in the regex.
-    Rule("high-entropy-key", OPERATOR + VALUE.replace("{4,300}", "{16,300}").replace("<q>", "<q>", 1),
-         ("key",), mode="tail", ci=True, priority=4, check=lambda data, m, at: assignment_kind(data, m, at) or False),
+    Rule("high-entropy-key", OPERATOR + value_pattern(16),
+         ("key",), mode="tail", ci=True, priority=4, check=assignment_check),
     Rule("cli-password", r"--(?:password|passwd|token|api-key|secret)(?:=|\s+|%3[Dd]|%20)(?:['\"]|%2[27])?"
          r"(?P<v>(?:[^\s\"'\\%]|%(?!20|22|27)[0-9A-Fa-f]{2}){4,})",
          ("--password", "--passwd", "--token", "--api-key", "--secret"), ci=True, check=_not_port, priority=2),

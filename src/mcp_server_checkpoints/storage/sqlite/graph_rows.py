@@ -45,6 +45,11 @@ def search_key(query: str) -> tuple[str, bool]:
     return q.replace(NUL, SEP), SEP not in q and NUL not in q
 
 
+def glob_substring(key: str) -> str:
+    """A GLOB pattern matching any text that contains `key` (GLOB's `*`, `?` and `[` taken literally)."""
+    return "*" + "".join(f"[{ch}]" if ch in "*?[" else ch for ch in key) + "*"
+
+
 def trigram_match(key: str) -> str | None:
     """An FTS5 MATCH over `graph_trigrams` that every entity containing `key` satisfies; None under 3 characters.
 

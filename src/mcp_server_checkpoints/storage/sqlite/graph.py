@@ -334,13 +334,22 @@ class GraphStore:
         if match is None:
             return []
         weights = ", ".join(str(w) for w in GRAPH_BM25_WEIGHTS)
-        rows = c.execute(
-            f"SELECT e.name, bm25(graph_fts, {weights}) AS rank FROM graph_fts JOIN graph_entities e"
-            " ON e.id = graph_fts.rowid WHERE graph_fts MATCH ? ORDER BY rank, e.id DESC LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        if not rows:
+        # The best rows of the full-text table alone, then their names: joining first would look up an
+        # entity for every row that matches any word, before the sort keeps `limit` of them.
+        ranked = c.execute(
+            f"SELECT rowid, bm25(graph_fts, {weights}) AS rank FROM graph_fts WHERE graph_fts MATCH ?"
+            " ORDER BY rank, rowid DESC LIMIT ?", (match, limit)).fetchall()
+        if not ranked:
             return []
+        names = dict(c.execute("SELECT id, name FROM graph_entities WHERE id IN (SELECT value FROM json_each(?))",
+                               (json.dumps([r[0] for r in ranked]),)).fetchall())
+        rows = [(names[r[0]], r[1]) for r in ranked if r[0] in names]
+        if len(rows) < len(ranked):  # a full-text row without its entity (never written so): rank the join
+            rows = c.execute(
+                f"SELECT e.name, bm25(graph_fts, {weights}) AS rank FROM graph_fts JOIN graph_entities e"
+                " ON e.id = graph_fts.rowid WHERE graph_fts MATCH ? ORDER BY rank, e.id DESC LIMIT ?",
+                (match, limit),
+            ).fetchall()
         best = -float(rows[0][1])
         return [r[0] for r in rows if best <= 0 or -float(r[1]) >= FALLBACK_MIN_RATIO * best]
 

@@ -195,9 +195,10 @@ def test_created_entities_have_the_search_rows_reindex_writes(graph: GraphStore)
                                   observations=[text(r, 14) for _ in range(r.randint(0, 3))] + ["rep", "rep"])
                            for i in range(60)] + [Entity(name="0:x", entityType="t", observations=[])])
     c = graph.db.conn()
-    c.execute("INSERT INTO vectors (kind, ref, model, dim, vector) VALUES ('entity', 'late', 'm', 1, x'00')")
-    graph.create_entities([Entity(name="late", entityType="t", observations=["Late Σ"])])
-    assert c.execute("SELECT COUNT(*) FROM vectors WHERE ref = 'late'").fetchone()[0] == 0  # as reindex's update clears it
+    c.executemany("INSERT INTO vectors (kind, ref, model, dim, vector) VALUES ('entity', ?, 'm', 1, x'00')",
+                  [("late",), ("la\x00te",)])
+    graph.create_entities([Entity(name=n, entityType="t", observations=["Late Σ"]) for n in ("late", "la\x00te")])
+    assert c.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0  # as reindex's update clears them
     written = _search_rows(c)
     with graph.db.write() as w:
         reindex(w, [int(row[0]) for row in w.execute("SELECT id FROM graph_entities")])

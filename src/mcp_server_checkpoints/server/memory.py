@@ -212,4 +212,4 @@ def add_memory_resource(server: MCPServer, graph: GraphStore) -> None:
     @server.resource(RESOURCE_URI, name="knowledge-graph", title="Knowledge Graph",
                      description="The full knowledge graph with all entities and relations", mime_type="application/json")
     def knowledge_graph() -> str:
-        return _json(graph.read_graph().wire())
+        return _json(graph.read_graph_wire())

@@ -104,10 +104,12 @@ def insert_indexed_entities(c: sqlite3.Connection, entities: Sequence[tuple[str,
     if not ids:
         return ids
     c.executemany("INSERT INTO graph_observations (entity_id, content, derived) VALUES (?, ?, ?)", obs_rows)
+    # An id can be a deleted entity's, reused: clear whatever full-text row it left, as reindex does.
+    c.execute("DELETE FROM graph_fts WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
     c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
                   [(eid, e[0], e[1], "\n".join(e[2])) for eid, e in zip(ids, entities, strict=True)])
-    c.execute("DELETE FROM vectors WHERE kind = 'entity' AND ref IN (SELECT value FROM json_each(?))",
-              (json.dumps([e[0] for e in entities]),))
+    # One name at a time: json_each() would cut a name at a NUL.
+    c.executemany("DELETE FROM vectors WHERE kind = 'entity' AND ref = ?", [(e[0],) for e in entities])
     return ids
 
 

@@ -9,6 +9,7 @@ that one-line definition, evaluated in Python over the same entities.
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from mcp_server_checkpoints.schemas.graph import Entity, ObservationAddition, Ob
 from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
 from mcp_server_checkpoints.storage.sqlite.db import Database
 from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
-from mcp_server_checkpoints.storage.sqlite.graph_rows import MAX_TRIGRAMS, trigram_match
+from mcp_server_checkpoints.storage.sqlite.graph_rows import MAX_TRIGRAMS, glob_substring, reindex, trigram_match
 from mcp_server_checkpoints.storage.sqlite.migrations import MIGRATIONS
 
 # Characters whose case folding differs between naive and full Unicode lowercasing, quotes that FTS5
@@ -179,3 +180,38 @@ def test_the_index_follows_session_snapshots(db_path: Path) -> None:
         store.db.conn().execute("INSERT INTO graph_trigrams(graph_trigrams) VALUES('integrity-check')")
     finally:
         store.db.close()
+
+
+def _search_rows(c: sqlite3.Connection) -> list[tuple[object, ...]]:
+    return [*c.execute("SELECT id, name, entity_type, search_lc FROM graph_entities ORDER BY id"),
+            *c.execute("SELECT rowid, name, entity_type, observations FROM graph_fts ORDER BY rowid"),
+            *c.execute("SELECT entity_id, content, derived FROM graph_observations ORDER BY id")]
+
+
+def test_created_entities_have_the_search_rows_reindex_writes(graph: GraphStore) -> None:
+    """create_entities writes the haystack and full-text rows with the entity; rebuilding them changes nothing."""
+    r = random.Random(5)
+    graph.create_entities([Entity(name=f"{i}:{text(r, 8)}", entityType=text(r, 4),
+                                  observations=[text(r, 14) for _ in range(r.randint(0, 3))] + ["rep", "rep"])
+                           for i in range(60)] + [Entity(name="0:x", entityType="t", observations=[])])
+    c = graph.db.conn()
+    c.executemany("INSERT INTO vectors (kind, ref, model, dim, vector) VALUES ('entity', ?, 'm', 1, x'00')",
+                  [("late",), ("la\x00te",)])
+    graph.create_entities([Entity(name=n, entityType="t", observations=["Late Σ"]) for n in ("late", "la\x00te")])
+    assert c.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0  # as reindex's update clears them
+    written = _search_rows(c)
+    with graph.db.write() as w:
+        reindex(w, [int(row[0]) for row in w.execute("SELECT id FROM graph_entities")])
+    assert _search_rows(c) == written
+    c.execute("INSERT INTO graph_trigrams(graph_trigrams) VALUES('integrity-check')")
+    c.execute("INSERT INTO graph_fts(graph_fts) VALUES('integrity-check')")
+
+
+@pytest.mark.parametrize("query", ["*", "?", "[", "]", "[a", "a]", "[]", "*a", "a?", "^", "-", "\\\\", "%", "_", "ab", "A", ""])
+def test_short_queries_take_glob_characters_literally(graph: GraphStore, query: str) -> None:
+    """Under three characters the scan runs GLOB: its wildcard and set characters must match only themselves."""
+    names = ["*", "?", "[", "]", "[a", "a]", "[]", "*a", "a?", "^", "-", "\\\\", "%", "_", "ab", "plain", "x[a]y", "b*a"]
+    graph.create_entities([Entity(name=n, entityType="t", observations=[]) for n in names])
+    stored = graph.read_graph().entities
+    assert [e.name for e in graph.search_nodes(query).entities] == official(stored, query)
+    assert glob_substring(query).startswith("*")

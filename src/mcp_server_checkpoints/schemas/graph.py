@@ -6,9 +6,28 @@ models validate the same arguments and produce the same structured results as th
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import ConfigDict, Field
 
 from mcp_server_checkpoints.schemas.checkpoints import LazyModel
+
+
+class EntityWire(TypedDict):
+    """An entity as the official server sends it (the keys in this order): what the store's reads build."""
+
+    name: str
+    entityType: str
+    observations: list[str]
+
+
+# `from` is a keyword: the functional form.
+RelationWire = TypedDict("RelationWire", {"from": str, "to": str, "relationType": str})
+
+
+class GraphWire(TypedDict):
+    entities: list[EntityWire]
+    relations: list[RelationWire]
 
 
 class _Wire(LazyModel):

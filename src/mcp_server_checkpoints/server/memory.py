@@ -12,7 +12,7 @@ they add. Results carry the same structured content and the same text (the offic
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +148,7 @@ def _json(value: Any) -> str:
 class Spec:
     name: str
     title: str
-    fn: Callable[..., BaseModel]
+    fn: Callable[..., BaseModel | Mapping[str, Any]]
     text: Callable[[dict[str, Any]], str]
     read_only: bool = False
     destructive: bool = False
@@ -183,7 +183,7 @@ def _bound(spec: Spec, graph: GraphStore) -> Callable[..., CallToolResult]:
         except CheckpointsError as exc:
             # The official server answers errors as an is_error result with the bare message.
             return _error(str(exc))
-        data = result.model_dump(mode="json", by_alias=True)
+        data = dict(result) if isinstance(result, Mapping) else result.model_dump(mode="json", by_alias=True)
         return CallToolResult(content=[TextContent(type="text", text=spec.text(data))], structured_content=data)
 
     call.__name__ = spec.name
@@ -212,4 +212,4 @@ def add_memory_resource(server: MCPServer, graph: GraphStore) -> None:
     @server.resource(RESOURCE_URI, name="knowledge-graph", title="Knowledge Graph",
                      description="The full knowledge graph with all entities and relations", mime_type="application/json")
     def knowledge_graph() -> str:
-        return _json(graph.read_graph().wire())
+        return _json(graph.read_graph_wire())

@@ -2,7 +2,8 @@
 
 Names, arguments, results and error texts are those of `@modelcontextprotocol/server-memory`, so
 agents and prompts written for it work unchanged. Each is a short typed function: validate, call
-one GraphStore method, return a model. server/memory.py registers them with the official schemas.
+one GraphStore method, return a model (the reads: the graph as wire dicts, which large results send
+without building a model per entity). server/memory.py registers them with the official schemas.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mcp_server_checkpoints.schemas.graph import (
     CreatedRelations,
     DeleteResult,
     Entity,
-    KnowledgeGraph,
+    GraphWire,
     ObservationAddition,
     ObservationDeletion,
     Relation,
@@ -66,20 +67,20 @@ def read_graph(
     entityTypes: Annotated[list[str] | None, Field(description="Only entities of these types")] = None,  # noqa: N803
     limit: Annotated[int | None, Field(description="At most this many entities (a page)")] = None,
     offset: Annotated[int, Field(description="Skip this many entities first")] = 0,
-) -> KnowledgeGraph:
+) -> GraphWire:
     """Read the entire knowledge graph"""
     if limit is not None and not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}")
     if offset < 0:
         raise InvalidInputError("offset must be 0 or more")
-    return graph.read_graph(entity_types=entityTypes, limit=limit, offset=offset)
+    return graph.read_graph_wire(entity_types=entityTypes, limit=limit, offset=offset)
 
 
-def search_nodes(graph: GraphStore, query: str) -> KnowledgeGraph:
+def search_nodes(graph: GraphStore, query: str) -> GraphWire:
     """Search for nodes in the knowledge graph based on a query"""
-    return graph.search_nodes(query)
+    return graph.search_nodes_wire(query)
 
 
-def open_nodes(graph: GraphStore, names: list[str]) -> KnowledgeGraph:
+def open_nodes(graph: GraphStore, names: list[str]) -> GraphWire:
     """Open specific nodes in the knowledge graph by their names"""
-    return graph.open_nodes(names)
+    return graph.open_nodes_wire(names)

@@ -28,10 +28,13 @@ from mcp_server_checkpoints.errors import NotFoundError
 from mcp_server_checkpoints.schemas.graph import (
     AddedObservations,
     Entity,
+    EntityWire,
+    GraphWire,
     KnowledgeGraph,
     ObservationAddition,
     ObservationDeletion,
     Relation,
+    RelationWire,
 )
 from mcp_server_checkpoints.search.fusion import fuse_keys
 from mcp_server_checkpoints.search.lexical import fts_query
@@ -40,7 +43,8 @@ from mcp_server_checkpoints.storage.sqlite.db import Database
 from mcp_server_checkpoints.storage.sqlite.graph_rows import (
     NUL,
     fold,
-    insert_entity,
+    glob_substring,
+    insert_indexed_entities,
     insert_observations,
     insert_relation,
     reindex,
@@ -75,6 +79,21 @@ def _listed(c: sqlite3.Connection, values: Sequence[str]) -> tuple[str, tuple[st
     c.execute("DELETE FROM temp.graph_values")
     c.executemany("INSERT INTO temp.graph_values (value) VALUES (?)", [(v,) for v in values])
     return "(SELECT value FROM temp.graph_values)", ()
+
+
+def _tuples(c: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """`sql`'s rows as plain tuples: the connection's sqlite3.Row costs a tenth more on a large read."""
+    cur = c.cursor()
+    cur.row_factory = None
+    return cur.execute(sql, tuple(params))
+
+
+def _model(graph: GraphWire) -> KnowledgeGraph:
+    """The model form of a wire graph (model_construct: the rows were validated on the way in)."""
+    return KnowledgeGraph.model_construct(
+        entities=[Entity.model_construct(**e) for e in graph["entities"]],
+        relations=[Relation.model_construct(from_=r["from"], to=r["to"], relationType=r["relationType"])
+                   for r in graph["relations"]])
 
 
 class EntityNotFoundError(NotFoundError):
@@ -115,16 +134,15 @@ class GraphStore:
             check_strings([e.name, e.entityType, *e.observations], "an entity")
         entities = [self.redacted_entity(e) for e in entities]
         created: list[Entity] = []
-        touched: list[int] = []
         with self.db.write() as c:
+            listed, params = _listed(c, [e.name for e in entities])
+            taken = {r[0] for r in c.execute(f"SELECT name FROM graph_entities WHERE name IN {listed}", params)}
             for e in entities:
-                if c.execute("SELECT 1 FROM graph_entities WHERE name = ?", (e.name,)).fetchone():
+                if e.name in taken:
                     continue  # also a repeat within this call: names are unique
-                eid = insert_entity(c, e.name, e.entityType)
-                insert_observations(c, eid, e.observations)
-                touched.append(eid)
+                taken.add(e.name)
                 created.append(e)
-            reindex(c, touched)
+            touched = insert_indexed_entities(c, [(e.name, e.entityType, e.observations) for e in created])
         self._changed(touched)
         return created
 
@@ -220,8 +238,16 @@ class GraphStore:
                           [r.key() for r in relations])
 
     # -- reads ---------------------------------------------------------------------------
+    # Each read has a `*_wire` form: the graph as plain dicts in the official wire shape (entities
+    # `{name, entityType, observations}`, relations `{from, to, relationType}`, keys in that order), built
+    # straight from the rows. The tool layer sends it as is; the model form wraps the same dicts.
     def read_graph(self, *, entity_types: Sequence[str] | None = None, limit: int | None = None,
                    offset: int = 0) -> KnowledgeGraph:
+        """The whole graph (the official behaviour), or one page of it (see `read_graph_wire`)."""
+        return _model(self.read_graph_wire(entity_types=entity_types, limit=limit, offset=offset))
+
+    def read_graph_wire(self, *, entity_types: Sequence[str] | None = None, limit: int | None = None,
+                        offset: int = 0) -> GraphWire:
         """The whole graph (the official behaviour), or one page of it.
 
         With no argument: every entity and every relation. With entity types, limit or offset: those
@@ -231,7 +257,7 @@ class GraphStore:
             with self.db.read() as c:
                 entities = self._entities(c, "SELECT id, name, entity_type FROM graph_entities ORDER BY id", ())
                 relations = self._relations(c, "SELECT from_name, to_name, relation_type FROM graph_relations ORDER BY id", ())
-            return KnowledgeGraph(entities=entities, relations=relations)
+            return {"entities": entities, "relations": relations}
         if entity_types is not None:
             check_strings(entity_types, "entityTypes")
         with self.db.read() as c:
@@ -240,18 +266,22 @@ class GraphStore:
                 where = f"entity_type IN {where}"
             sql = f"SELECT id, name, entity_type FROM graph_entities WHERE {where} ORDER BY id LIMIT ? OFFSET ?"
             entities = self._entities(c, sql, (*params, -1 if limit is None else limit, offset))
-            return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+            return {"entities": entities, "relations": self._relations_touching(c, entities)}
 
     def search_nodes(self, query: str) -> KnowledgeGraph:
         """The official case-insensitive substring match; when it finds nothing, the best ranked matches."""
+        return _model(self.search_nodes_wire(query))
+
+    def search_nodes_wire(self, query: str) -> GraphWire:
+        """`search_nodes` as wire dicts."""
         check_strings([query], "query")
         with self.db.read() as c:
             entities = self._substring(c, query)
             if not entities:
                 entities = self._ranked(c, query)
-            return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+            return {"entities": entities, "relations": self._relations_touching(c, entities)}
 
-    def _substring(self, c: sqlite3.Connection, query: str) -> list[Entity]:
+    def _substring(self, c: sqlite3.Connection, query: str) -> list[EntityWire]:
         """Entities whose name, type or an observation contains the query, case folded, in insertion order.
 
         The trigram index narrows the rows to those holding every trigram of the query; instr() on
@@ -262,30 +292,38 @@ class GraphStore:
         rows = "graph_entities" if match is None else \
             "graph_entities WHERE id IN (SELECT rowid FROM graph_trigrams WHERE graph_trigrams MATCH ?)"
         params: tuple[str, ...] = () if match is None else (match,)
+        if exact and match is None:
+            # A scan of every row: GLOB (case-sensitive, on code points) runs twice as fast as instr(),
+            # which counts characters to report a position nobody reads.
+            return self._entities(c, "SELECT id, name, entity_type FROM graph_entities WHERE search_lc GLOB ? ORDER BY id",
+                                  (glob_substring(key),))
         if exact:
-            where = " AND " if match is not None else " WHERE "
-            return self._entities(c, f"SELECT id, name, entity_type FROM {rows}{where}instr(search_lc, ?) > 0 ORDER BY id",
+            return self._entities(c, f"SELECT id, name, entity_type FROM {rows} AND instr(search_lc, ?) > 0 ORDER BY id",
                                   (*params, key))
         # The query holds the separator (or NUL, stored as it): compare field by field.
         q = fold(query)
         return [e for e in self._entities(c, f"SELECT id, name, entity_type FROM {rows} ORDER BY id", params)
-                if any(q in fold(x) for x in (e.name, e.entityType, *e.observations))]
+                if any(q in fold(x) for x in (e["name"], e["entityType"], *e["observations"]))]
 
     def open_nodes(self, names: Sequence[str]) -> KnowledgeGraph:
         """The named entities that exist, in insertion order, and the relations touching them."""
+        return _model(self.open_nodes_wire(names))
+
+    def open_nodes_wire(self, names: Sequence[str]) -> GraphWire:
+        """`open_nodes` as wire dicts."""
         check_strings(names, "an entity name")
         with self.db.read() as c:
             listed, params = _listed(c, self.redacted(names))
             entities = self._entities(
                 c, f"SELECT id, name, entity_type FROM graph_entities WHERE name IN {listed} ORDER BY id", params)
-            return KnowledgeGraph(entities=entities, relations=self._relations_touching(c, [e.name for e in entities]))
+            return {"entities": entities, "relations": self._relations_touching(c, entities)}
 
     def ranked(self, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:
         """Best ranked matches (lexical, fused with semantic when a ranker is set), without the substring step."""
         with self.db.read() as c:
-            return self._ranked(c, query, limit)
+            return [Entity.model_construct(**e) for e in self._ranked(c, query, limit)]
 
-    def _ranked(self, c: sqlite3.Connection, query: str, limit: int = FALLBACK_LIMIT) -> list[Entity]:
+    def _ranked(self, c: sqlite3.Connection, query: str, limit: int = FALLBACK_LIMIT) -> list[EntityWire]:
         lexical = self._lexical(c, query, limit)
         semantic = [name for name, _ in self.semantic(c, query, limit)] if self.semantic is not None else []
         if not lexical and not semantic:
@@ -293,7 +331,7 @@ class GraphStore:
         # One ranking alone keeps its order; both: the checkpoints' search fusion (search.fusion).
         names = (fuse_keys(lexical, semantic) if lexical and semantic else lexical or semantic)[:limit]
         listed, params = _listed(c, names)
-        found = {e.name: e for e in self._entities(
+        found = {e["name"]: e for e in self._entities(
             c, f"SELECT id, name, entity_type FROM graph_entities WHERE name IN {listed}", params)}
         return [found[n] for n in names if n in found]
 
@@ -303,44 +341,54 @@ class GraphStore:
         if match is None:
             return []
         weights = ", ".join(str(w) for w in GRAPH_BM25_WEIGHTS)
-        rows = c.execute(
-            f"SELECT e.name, bm25(graph_fts, {weights}) AS rank FROM graph_fts JOIN graph_entities e"
-            " ON e.id = graph_fts.rowid WHERE graph_fts MATCH ? ORDER BY rank, e.id DESC LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        if not rows:
+        # The best rows of the full-text table alone, then their names: joining first would look up an
+        # entity for every row that matches any word, before the sort keeps `limit` of them.
+        ranked = c.execute(
+            f"SELECT rowid, bm25(graph_fts, {weights}) AS rank FROM graph_fts WHERE graph_fts MATCH ?"
+            " ORDER BY rank, rowid DESC LIMIT ?", (match, limit)).fetchall()
+        if not ranked:
             return []
+        names = dict(c.execute("SELECT id, name FROM graph_entities WHERE id IN (SELECT value FROM json_each(?))",
+                               (json.dumps([r[0] for r in ranked]),)).fetchall())
+        rows = [(names[r[0]], r[1]) for r in ranked if r[0] in names]
+        if len(rows) < len(ranked):  # a full-text row without its entity (never written so): rank the join
+            rows = c.execute(
+                f"SELECT e.name, bm25(graph_fts, {weights}) AS rank FROM graph_fts JOIN graph_entities e"
+                " ON e.id = graph_fts.rowid WHERE graph_fts MATCH ? ORDER BY rank, e.id DESC LIMIT ?",
+                (match, limit),
+            ).fetchall()
         best = -float(rows[0][1])
         return [r[0] for r in rows if best <= 0 or -float(r[1]) >= FALLBACK_MIN_RATIO * best]
 
     @staticmethod
-    def _entities(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Entity]:
-        rows = c.execute(sql, tuple(params)).fetchall()
+    def _entities(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[EntityWire]:
+        """The entities `sql` selects (id, name, entity_type), in its order, each with its observations."""
+        rows = _tuples(c, sql, params).fetchall()
         if not rows:
             return []
-        obs: dict[int, list[str]] = {int(r[0]): [] for r in rows}
+        obs: dict[int, list[str]] = {r[0]: [] for r in rows}
         if len(rows) > 500 and 2 * len(rows) > int(c.execute("SELECT COALESCE(MAX(id), 0) FROM graph_entities").fetchone()[0]):
             # Most of the graph (read_graph, a one-letter search): one ordered scan beats a lookup per
             # entity. MAX(id) is read from the end of the table and only ever overstates the count.
-            cur = c.execute("SELECT entity_id, content FROM graph_observations ORDER BY entity_id, derived DESC, id")
+            cur = _tuples(c, "SELECT entity_id, content FROM graph_observations ORDER BY entity_id, derived DESC, id")
         else:
-            cur = c.execute(
-                "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
-                " ORDER BY entity_id, derived DESC, id", (json.dumps(list(obs)),))
+            cur = _tuples(
+                c, "SELECT entity_id, content FROM graph_observations WHERE entity_id IN (SELECT value FROM json_each(?))"
+                   " ORDER BY entity_id, derived DESC, id", (json.dumps(list(obs)),))
         for eid, content in cur:
-            if eid in obs:
-                obs[eid].append(content)
-        # model_construct: these rows were validated on the way in; validating 10k again costs 3× more.
-        return [Entity.model_construct(name=r[1], entityType=r[2], observations=obs[int(r[0])]) for r in rows]
+            got = obs.get(eid)
+            if got is not None:
+                got.append(content)
+        return [{"name": r[1], "entityType": r[2], "observations": obs[r[0]]} for r in rows]
 
     @staticmethod
-    def _relations(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Relation]:
-        return [Relation.model_construct(from_=r[0], to=r[1], relationType=r[2]) for r in c.execute(sql, tuple(params))]
+    def _relations(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[RelationWire]:
+        return [{"from": f, "to": t, "relationType": k} for f, t, k in _tuples(c, sql, params)]
 
-    def _relations_touching(self, c: sqlite3.Connection, names: Sequence[str]) -> list[Relation]:
-        if not names:
+    def _relations_touching(self, c: sqlite3.Connection, entities: Sequence[EntityWire]) -> list[RelationWire]:
+        if not entities:
             return []
-        listed, params = _listed(c, names)
+        listed, params = _listed(c, [e["name"] for e in entities])
         return self._relations(
             c, f"SELECT from_name, to_name, relation_type FROM graph_relations"
                f" WHERE from_name IN {listed} OR to_name IN {listed} ORDER BY id", params + params)

@@ -45,6 +45,11 @@ def search_key(query: str) -> tuple[str, bool]:
     return q.replace(NUL, SEP), SEP not in q and NUL not in q
 
 
+def glob_substring(key: str) -> str:
+    """A GLOB pattern matching any text that contains `key` (GLOB's `*`, `?` and `[` taken literally)."""
+    return "*" + "".join(f"[{ch}]" if ch in "*?[" else ch for ch in key) + "*"
+
+
 def trigram_match(key: str) -> str | None:
     """An FTS5 MATCH over `graph_trigrams` that every entity containing `key` satisfies; None under 3 characters.
 
@@ -79,6 +84,33 @@ def reindex(c: sqlite3.Connection, entity_ids: Iterable[int]) -> None:
                   [(haystack(r[1], r[2], obs[int(r[0])]), r[0]) for r in rows])
     c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
                   [(r[0], r[1], r[2], "\n".join(obs[int(r[0])])) for r in rows])
+
+
+def insert_indexed_entities(c: sqlite3.Connection, entities: Sequence[tuple[str, str, Sequence[str]]]) -> list[int]:
+    """Insert new entities (name, type, observations) with their search rows, as `reindex` would write them.
+
+    The folded haystack goes in with the row (the insert trigger indexes its trigrams), and the
+    full-text row is written directly: no second pass over rows this call has just written. Like
+    the update `reindex` makes, it clears any vector still filed under these names.
+    """
+    ids: list[int] = []
+    obs_rows: list[tuple[int, str, int]] = []
+    for name, entity_type, observations in entities:
+        cur = c.execute("INSERT INTO graph_entities (name, entity_type, search_lc) VALUES (?, ?, ?)",
+                        (name, entity_type, haystack(name, entity_type, observations)))
+        assert cur.lastrowid is not None
+        ids.append(cur.lastrowid)
+        obs_rows.extend((cur.lastrowid, o, 0) for o in observations)
+    if not ids:
+        return ids
+    c.executemany("INSERT INTO graph_observations (entity_id, content, derived) VALUES (?, ?, ?)", obs_rows)
+    # An id can be a deleted entity's, reused: clear whatever full-text row it left, as reindex does.
+    c.execute("DELETE FROM graph_fts WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+    c.executemany("INSERT INTO graph_fts (rowid, name, entity_type, observations) VALUES (?, ?, ?, ?)",
+                  [(eid, e[0], e[1], "\n".join(e[2])) for eid, e in zip(ids, entities, strict=True)])
+    # One name at a time: json_each() would cut a name at a NUL.
+    c.executemany("DELETE FROM vectors WHERE kind = 'entity' AND ref = ?", [(e[0],) for e in entities])
+    return ids
 
 
 def insert_entity(c: sqlite3.Connection, name: str, entity_type: str, checkpoint_id: str | None = None) -> int:

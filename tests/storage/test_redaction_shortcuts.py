@@ -159,3 +159,41 @@ def test_the_key_before_an_anchor_is_read_as_in_full(text: str, i: int) -> None:
     data = text.encode("utf-8")
     i = min(i, len(data))
     assert secret_rules.key_before(data, i) == _key_before_in_full(data, i), (data, i)
+
+
+def _anchors_with_one_start_character() -> object:
+    """The anchors as they were: a key word with the first character of its operator only (`token'`)."""
+    saved = redact.ASSIGNMENT_STARTS
+    redact.ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")  # type: ignore[assignment]
+    try:
+        return redact._Anchors.of(secret_rules.RULES)
+    finally:
+        redact.ASSIGNMENT_STARTS = saved  # type: ignore[assignment]
+
+
+_ANCHORS_ONE_START = _anchors_with_one_start_character()
+_AFTER = ["'", '"', "`", "\\", "\\\\", "\\\"", "\\'", "\\t", "\\T", "\\n", "%", "%22", "%27", "%3D", "%3a", "%20", "%09",
+          "%0A", "%2", "  ", "\t", " ", "=", ":", ":=", "=>", ";", ",", "x", ")",
+          # whole operators with a two-character start
+          "  \\t= ", "\t\\t: ", "  %20=", "\t%09:", "'%3D'", "\"\\t: ", "`\\\"=", "\\\\\"=", "%22%3A%22", "  :", "\t=\t"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS + ["PASS", "Token", "password_value", "SECRET_KEY_BASE", "tokenkey"]),
+                          st.lists(st.sampled_from(_AFTER), min_size=1, max_size=4).map("".join),
+                          st.sampled_from(_VALUES + ["", "ab", "lambda r: r"]),
+                          st.sampled_from(["\\n", "\n", " ", "; ", "\\\", \\\"", ""])), min_size=1, max_size=8))
+def test_the_two_character_starts_find_every_assignment_the_first_character_finds(
+        lines: list[tuple[str, str, str, str]]) -> None:
+    """After a quote, a backslash, `%`, two spaces or a tab, the anchor holds the character the operator
+    goes on with; a key word followed by anything else (`token';`, `token\\n`, `PASS  src`) starts no
+    assignment, so no answer changes."""
+    text = "".join(k + op + v + end for k, op, v, end in lines)
+    redactor = Redactor.build()
+    fast = redactor.redact_kinds(text)
+    saved = redact._ANCHORS
+    redact._ANCHORS = _ANCHORS_ONE_START  # type: ignore[assignment]
+    try:
+        assert redactor.redact_kinds(text) == fast, text
+    finally:
+        redact._ANCHORS = saved

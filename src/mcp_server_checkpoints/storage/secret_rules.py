@@ -68,9 +68,17 @@ VALUE = value_pattern(4)
 KEY_SUFFIXES = ("", "_key_base", "_key", "key", "_value")
 SUFFIXED = ("secret", "password", "token")  # the key words that may go on (`SECRET_KEY_BASE`, `password_value`)
 KEY_SUFFIX = r"(?P<sfx>(?i:_?(?:key_base|key|value))?)"
-# What may follow a key's name when a value is assigned to it (the first character of OPERATOR).
-# A space only with what follows it (`token = x`, aligned `token    = x`): "the token is" is prose.
-ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")
+# What may follow a key's name when a value is assigned to it: the first character of OPERATOR, and after
+# a quote, a backslash, a `%`, two spaces or a tab, the one character OPERATOR can go on with there
+# (`token'` + `;` is prose: `from 'jsonwebtoken';`; `token\\` + `n` ends a line). A space only with what
+# follows it (`token = x`, aligned `token    = x`): "the token is" is prose.
+_AFTER_QUOTE = ("\\", '"', "'", "`", "%", "=", " ", "\t", ":")  # another quote, or an operator's first character
+_AFTER_SPACE = (" ", "\t", "\\", "%", "=", ":")  # more space (`\\t`, `%20`, `%09`), `=`, `:`, `%3D`, `%3A`
+ASSIGNMENT_STARTS = ("=", ":", " =", " :",
+                     *(q + c for q in "\"'`" for c in _AFTER_QUOTE),
+                     *("\\" + c for c in ("\\", '"', "'", "`", "t")),  # an escaped quote, or `\\t`
+                     *("%" + c for c in "230"),  # `%22`, `%27`, `%3D`, `%3A`, `%20`, `%09`
+                     *(s + c for s in ("  ", "\t") for c in _AFTER_SPACE))
 
 # Values that are placeholders or code, not secrets.
 _PLACEHOLDER = re.compile(

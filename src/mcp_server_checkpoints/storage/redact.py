@@ -27,8 +27,10 @@ from mcp_server_checkpoints.storage.secret_rules import (
     RULES,
     SUFFIXED,
     Rule,
+    _KEY_BYTE_SET,
     assignment_check,
-    assignment_kind,
+    assignment_verdict,
+    key_before,
     scheme_start,
     value_is_secret,
 )
@@ -45,6 +47,7 @@ class _Spec:
     value_group: bool  # the secret is the pattern's group `v`, not the whole match
     exact: bool  # the rule's anchors are case-sensitive
     assignment: bool  # checked by `assignment_kind`, whose answers the redactor keeps for the text
+    sfx: bool  # the pattern reads the key's suffix (group `sfx`): the key ends where that group does
     # `rule.run` as a byte table that maps its characters to 1 and the others to 0, and a run of 1s.
     run: tuple[bytes, bytes] | None
 
@@ -57,7 +60,7 @@ class _Spec:
             member = re.compile(f"[{chars}]".encode("ascii"))
             run = (bytes(member.fullmatch(bytes([c])) is not None for c in range(256)), b"\x01" * length)
         return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci,
-                   rule.check is assignment_check, run)
+                   rule.check is assignment_check, "sfx" in rx.groupindex, run)
 
 
 def _record(data: bytes, m: re.Match[bytes], spec: _Spec, at: int, found: list[tuple[int, int, str, int]]) -> None:
@@ -173,10 +176,19 @@ class Redactor:
                     if m is None:
                         continue
                     if spec.assignment:
-                        kind = assignment_kind(data, m, i, verdicts)
+                        # `assignment_kind(data, m, i, verdicts)`, inline: a call for each of a transcript's
+                        # thousands of assignments cost more than the answer kept for most of them.
+                        start, end = m.span("v")
+                        key = data[i:m.end("sfx") if spec.sfx else m.start()]
+                        if i and data[i - 1] in _KEY_BYTE_SET:  # a key byte before the anchor (`DB_PASSWORD`)
+                            key = key_before(data, i) + key
+                        seen = (key, data[start:end], start > m.start("q"))
+                        if seen in verdicts:
+                            kind = verdicts[seen]
+                        else:
+                            verdicts[seen] = kind = assignment_verdict(key, seen[1], seen[2])
                         if kind is None:
                             continue
-                        start, end = m.span("v")
                         if data.find(b"\\", start - 5 if start > 5 else 0, end) >= 0:
                             start, end = _escape_safe(data, start, end)
                         (exact if spec.exact else folded).append((start, end, kind, spec.priority))

@@ -250,15 +250,16 @@ def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int,
     value = m.group("v")
     quoted = m.start("v") > m.start("q")
     if verdicts is None:
-        return _assignment_verdict(key, value, quoted)
+        return assignment_verdict(key, value, quoted)
     seen = (key, value, quoted)
     if seen in verdicts:  # (not try/except: most answers are seen once, and a KeyError costs ~1 µs)
         return verdicts[seen]
-    verdicts[seen] = kind = _assignment_verdict(key, value, quoted)
+    verdicts[seen] = kind = assignment_verdict(key, value, quoted)
     return kind
 
 
-def _assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:
+def assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:
+    """The kind of an assignment of `value` (`quoted` or not) to `key`, or None when it is no secret."""
     found = key_kind(key.lower())
     if found is None:
         return None

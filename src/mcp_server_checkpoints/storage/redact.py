@@ -23,11 +23,11 @@ import ahocorasick_rs
 
 from mcp_server_checkpoints.storage.secret_rules import (
     ASSIGNMENT_STARTS,
+    KEY_BYTE_SET,
     KEY_SUFFIXES,
     RULES,
     SUFFIXED,
     Rule,
-    _KEY_BYTE_SET,
     assignment_check,
     assignment_verdict,
     key_before,
@@ -180,7 +180,7 @@ class Redactor:
                         # thousands of assignments cost more than the answer kept for most of them.
                         start, end = m.span("v")
                         key = data[i:m.end("sfx") if spec.sfx else m.start()]
-                        if i and data[i - 1] in _KEY_BYTE_SET:  # a key byte before the anchor (`DB_PASSWORD`)
+                        if i and data[i - 1] in KEY_BYTE_SET:  # a key byte before the anchor (`DB_PASSWORD`)
                             key = key_before(data, i) + key
                         seen = (key, data[start:end], start > m.start("q"))
                         if seen in verdicts:

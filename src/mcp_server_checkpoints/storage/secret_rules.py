@@ -186,7 +186,7 @@ def looks_random(value: bytes, min_len: int = 16) -> bool:
 
 
 _KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-_KEY_BYTE_SET = frozenset(_KEY_BYTES)
+KEY_BYTE_SET = frozenset(_KEY_BYTES)
 
 
 _SCHEME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
@@ -204,7 +204,7 @@ def scheme_start(data: bytes, i: int) -> int:
 
 def key_before(data: bytes, i: int) -> bytes:
     """The identifier that ends at `i` (`DB_` before the anchor `PASSWORD`)."""
-    if i == 0 or data[i - 1] not in _KEY_BYTE_SET:  # `    token = …`: none, the common case
+    if i == 0 or data[i - 1] not in KEY_BYTE_SET:  # `    token = …`: none, the common case
         return b""
     lo = max(0, i - 64)
     s = lo + len(data[lo:i].rstrip(_KEY_BYTES))  # back over the key's characters, in C

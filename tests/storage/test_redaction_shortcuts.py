@@ -93,10 +93,11 @@ def test_the_value_fast_branch_reads_a_value_as_the_unit_by_unit_pattern(bits: l
 
 
 def _general_path() -> object:
-    """The anchors with every assignment checked through its rule's `check`, one call per match, no answer kept."""
+    """The anchors with every assignment checked through its rule's `check`, one call per match, no answer kept
+    (none goes through the redactor's own reading of assignments)."""
     owners = [tuple((literal, mode, dataclasses.replace(spec, assignment=False), offset)
                     for literal, mode, spec, offset in entry) for entry in redact._ANCHORS.owners]
-    return dataclasses.replace(redact._ANCHORS, owners=owners)
+    return dataclasses.replace(redact._ANCHORS, owners=owners, assignments=[None] * len(owners))
 
 
 _KEYS = ["API_KEY", "api_key", "apiKey", "SECRET_KEY", "client_secret", "token", "GITHUB_TOKEN", "DB_PASSWORD",

@@ -198,3 +198,27 @@ def test_the_two_character_starts_find_every_assignment_the_first_character_find
         assert redactor.redact_kinds(text) == fast, text
     finally:
         redact._ANCHORS = saved
+
+
+_BASIC_BEFORE = re.compile((r"(?i:basic)" + secret_rules.SPACE + r"+(?P<v>(?:[A-Za-z0-9+/]|%2[BbFf]){8,}(?:=|%3[Dd]){0,2})"
+                            r"(?![A-Za-z0-9+/=])").encode())
+_BASIC_BITS = ["dXNlcjpwYXNz", "a", "word", "validation", "validation", "names", "Z", "9", "+", "/", "=", "%2B", "%2f", "%3D", "%3d", "%20", "%41", "%", " ", "\t",
+               "\\t", "\\n", "-", ".", "é", ":"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["basic", "Basic", "BASIC"]), st.lists(st.sampled_from([" ", "\t", "\\t", "%20", "%09"]), max_size=2),
+       st.lists(st.sampled_from(_BASIC_BITS), max_size=10))
+def test_a_word_after_basic_fails_in_the_pattern_as_the_check_rejects_it(word: str, space: list[str],
+                                                                           bits: list[str]) -> None:
+    """The basic-auth pattern fails on a lower-case word where the one before it matched and its check
+    rejected the match; any other match is the same, and so is the check's answer."""
+    spec = next(s for entry in redact._ANCHORS.owners for _, _, s, _ in entry if s.kind == "basic-auth")
+    assert spec.check is not None
+    data = (word + "".join(space + bits)).encode("utf-8")
+    old, new = _BASIC_BEFORE.match(data), spec.rx.match(data)
+    if new is None:
+        # the check rejects a lower-case word at once
+        assert old is None or (old.group("v").islower() and spec.check(data, old, 0) is False), data
+    else:
+        assert old is not None and old.span() == new.span() and old.span("v") == new.span("v"), data

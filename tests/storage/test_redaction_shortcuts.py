@@ -93,10 +93,11 @@ def test_the_value_fast_branch_reads_a_value_as_the_unit_by_unit_pattern(bits: l
 
 
 def _general_path() -> object:
-    """The anchors with every assignment checked through its rule's `check`, one call per match, no answer kept."""
+    """The anchors with every assignment checked through its rule's `check`, one call per match, no answer kept
+    (none goes through the redactor's own reading of assignments)."""
     owners = [tuple((literal, mode, dataclasses.replace(spec, assignment=False), offset)
                     for literal, mode, spec, offset in entry) for entry in redact._ANCHORS.owners]
-    return dataclasses.replace(redact._ANCHORS, owners=owners)
+    return dataclasses.replace(redact._ANCHORS, owners=owners, assignments=[None] * len(owners))
 
 
 _KEYS = ["API_KEY", "api_key", "apiKey", "SECRET_KEY", "client_secret", "token", "GITHUB_TOKEN", "DB_PASSWORD",
@@ -159,3 +160,65 @@ def test_the_key_before_an_anchor_is_read_as_in_full(text: str, i: int) -> None:
     data = text.encode("utf-8")
     i = min(i, len(data))
     assert secret_rules.key_before(data, i) == _key_before_in_full(data, i), (data, i)
+
+
+def _anchors_with_one_start_character() -> object:
+    """The anchors as they were: a key word with the first character of its operator only (`token'`)."""
+    saved = redact.ASSIGNMENT_STARTS
+    redact.ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")  # type: ignore[assignment]
+    try:
+        return redact._Anchors.of(secret_rules.RULES)
+    finally:
+        redact.ASSIGNMENT_STARTS = saved  # type: ignore[assignment]
+
+
+_ANCHORS_ONE_START = _anchors_with_one_start_character()
+_AFTER = ["'", '"', "`", "\\", "\\\\", "\\\"", "\\'", "\\t", "\\T", "\\n", "%", "%22", "%27", "%3D", "%3a", "%20", "%09",
+          "%0A", "%2", "  ", "\t", " ", "=", ":", ":=", "=>", ";", ",", "x", ")",
+          # whole operators with a two-character start
+          "  \\t= ", "\t\\t: ", "  %20=", "\t%09:", "'%3D'", "\"\\t: ", "`\\\"=", "\\\\\"=", "%22%3A%22", "  :", "\t=\t"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_KEYS + ["PASS", "Token", "password_value", "SECRET_KEY_BASE", "tokenkey"]),
+                          st.lists(st.sampled_from(_AFTER), min_size=1, max_size=4).map("".join),
+                          st.sampled_from(_VALUES + ["", "ab", "lambda r: r"]),
+                          st.sampled_from(["\\n", "\n", " ", "; ", "\\\", \\\"", ""])), min_size=1, max_size=8))
+def test_the_two_character_starts_find_every_assignment_the_first_character_finds(
+        lines: list[tuple[str, str, str, str]]) -> None:
+    """After a quote, a backslash, `%`, two spaces or a tab, the anchor holds the character the operator
+    goes on with; a key word followed by anything else (`token';`, `token\\n`, `PASS  src`) starts no
+    assignment, so no answer changes."""
+    text = "".join(k + op + v + end for k, op, v, end in lines)
+    redactor = Redactor.build()
+    fast = redactor.redact_kinds(text)
+    saved = redact._ANCHORS
+    redact._ANCHORS = _ANCHORS_ONE_START  # type: ignore[assignment]
+    try:
+        assert redactor.redact_kinds(text) == fast, text
+    finally:
+        redact._ANCHORS = saved
+
+
+_BASIC_BEFORE = re.compile((r"(?i:basic)" + secret_rules.SPACE + r"+(?P<v>(?:[A-Za-z0-9+/]|%2[BbFf]){8,}(?:=|%3[Dd]){0,2})"
+                            r"(?![A-Za-z0-9+/=])").encode())
+_BASIC_BITS = ["dXNlcjpwYXNz", "a", "word", "validation", "validation", "names", "Z", "9", "+", "/", "=", "%2B", "%2f", "%3D", "%3d", "%20", "%41", "%", " ", "\t",
+               "\\t", "\\n", "-", ".", "é", ":"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["basic", "Basic", "BASIC"]), st.lists(st.sampled_from([" ", "\t", "\\t", "%20", "%09"]), max_size=2),
+       st.lists(st.sampled_from(_BASIC_BITS), max_size=10))
+def test_a_word_after_basic_fails_in_the_pattern_as_the_check_rejects_it(word: str, space: list[str],
+                                                                           bits: list[str]) -> None:
+    """The basic-auth pattern fails on a lower-case word where the one before it matched and its check
+    rejected the match; any other match is the same, and so is the check's answer."""
+    spec = next(s for entry in redact._ANCHORS.owners for _, _, s, _ in entry if s.kind == "basic-auth")
+    assert spec.check is not None
+    data = (word + "".join(space + bits)).encode("utf-8")
+    old, new = _BASIC_BEFORE.match(data), spec.rx.match(data)
+    if new is None:
+        # the check rejects a lower-case word at once
+        assert old is None or (old.group("v").islower() and spec.check(data, old, 0) is False), data
+    else:
+        assert old is not None and old.span() == new.span() and old.span("v") == new.span("v"), data

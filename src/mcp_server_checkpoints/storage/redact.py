@@ -23,12 +23,14 @@ import ahocorasick_rs
 
 from mcp_server_checkpoints.storage.secret_rules import (
     ASSIGNMENT_STARTS,
+    KEY_BYTE_SET,
     KEY_SUFFIXES,
     RULES,
     SUFFIXED,
     Rule,
     assignment_check,
-    assignment_kind,
+    assignment_verdict,
+    key_before,
     scheme_start,
     value_is_secret,
 )
@@ -45,6 +47,11 @@ class _Spec:
     value_group: bool  # the secret is the pattern's group `v`, not the whole match
     exact: bool  # the rule's anchors are case-sensitive
     assignment: bool  # checked by `assignment_kind`, whose answers the redactor keeps for the text
+    # The numbers of the groups `sfx` (the key's suffix: the key ends where it does), `q` and `v`, 0 for
+    # none: an assignment's are read by number in the redactor's loop.
+    sfx: int
+    q: int
+    v: int
     # `rule.run` as a byte table that maps its characters to 1 and the others to 0, and a run of 1s.
     run: tuple[bytes, bytes] | None
 
@@ -57,7 +64,8 @@ class _Spec:
             member = re.compile(f"[{chars}]".encode("ascii"))
             run = (bytes(member.fullmatch(bytes([c])) is not None for c in range(256)), b"\x01" * length)
         return cls(rule, rx, rule.kind, rule.check, rule.priority, "v" in rx.groupindex, not rule.ci,
-                   rule.check is assignment_check, run)
+                   rule.check is assignment_check, rx.groupindex.get("sfx", 0), rx.groupindex.get("q", 0),
+                   rx.groupindex.get("v", 0), run)
 
 
 def _record(data: bytes, m: re.Match[bytes], spec: _Spec, at: int, found: list[tuple[int, int, str, int]]) -> None:
@@ -96,6 +104,9 @@ class _Anchors:
     # pattern index → (the literal as the text must spell it, or None when any case will do; mode; spec;
     # where the match starts relative to the literal's start)
     owners: list[tuple[tuple[bytes | None, int, _Spec, int], ...]]
+    # pattern index → (its pattern's `match`, offset, spec) when the literal's one owner is an assignment
+    # rule, any case (the key words: most anchors of a transcript), else None
+    assignments: list[tuple[Callable[[bytes, int], re.Match[bytes] | None], int, _Spec] | None]
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> _Anchors:
@@ -116,7 +127,18 @@ class _Anchors:
                 else:
                     table.setdefault(word.lower().encode("ascii"), []).append((exact, mode, spec, rule.offset))
         automaton = ahocorasick_rs.BytesAhoCorasick(list(table), implementation=ahocorasick_rs.Implementation.DFA)
-        return cls(automaton, [tuple(v) for v in table.values()])
+        owners = [tuple(v) for v in table.values()]
+        return cls(automaton, owners, [_assignment_of(entry) for entry in owners])
+
+
+def _assignment_of(entry: tuple[tuple[bytes | None, int, _Spec, int], ...]) -> tuple[
+        Callable[[bytes, int], re.Match[bytes] | None], int, _Spec] | None:
+    if len(entry) != 1:
+        return None
+    literal, mode, spec, offset = entry[0]
+    if literal is not None or mode != _TAIL or not spec.assignment:
+        return None
+    return spec.rx.match, offset, spec
 
 
 _ANCHORS = _Anchors.of(RULES)
@@ -159,31 +181,38 @@ class Redactor:
         exact: list[tuple[int, int, str, int]] = []
         folded: list[tuple[int, int, str, int]] = []
         size = len(data)
-        owners = _ANCHORS.owners
+        owners, assignments = _ANCHORS.owners, _ANCHORS.assignments
         matches = _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True)
         if not matches:  # most short strings: nothing more to do
             return []
         verdicts: dict[tuple[bytes, bytes, bool], str | None] = {}  # assignment_kind's answers in this text
         for pattern, i, j in matches:
+            if (assignment := assignments[pattern]) is not None:  # most anchors of a transcript: a key word
+                match, offset, spec = assignment
+                m = match(data, i + offset)
+                if m is None:
+                    continue
+                # `assignment_kind(data, m, i, verdicts)`, inline: a call for each of a transcript's
+                # thousands of assignments cost more than the answer kept for most of them.
+                start, end = m.span(spec.v)
+                key = data[i:m.end(spec.sfx) if spec.sfx else m.start()]
+                if i and data[i - 1] in KEY_BYTE_SET:  # a key byte before the anchor (`DB_PASSWORD`)
+                    key = key_before(data, i) + key
+                seen = (key, data[start:end], start > m.start(spec.q))
+                if seen in verdicts:
+                    kind = verdicts[seen]
+                else:
+                    verdicts[seen] = kind = assignment_verdict(key, seen[1], seen[2])
+                if kind is None:
+                    continue
+                if data.find(b"\\", start - 5 if start > 5 else 0, end) >= 0:
+                    start, end = _escape_safe(data, start, end)
+                (exact if spec.exact else folded).append((start, end, kind, spec.priority))
+                continue
             for literal, mode, spec, offset in owners[pattern]:
                 if literal is not None and not data.startswith(literal, i):
                     continue
-                if mode == _TAIL:  # most anchors of a transcript: the key of an assignment
-                    m = spec.rx.match(data, i + offset)
-                    if m is None:
-                        continue
-                    if spec.assignment:
-                        kind = assignment_kind(data, m, i, verdicts)
-                        if kind is None:
-                            continue
-                        start, end = m.span("v")
-                        if data.find(b"\\", start - 5 if start > 5 else 0, end) >= 0:
-                            start, end = _escape_safe(data, start, end)
-                        (exact if spec.exact else folded).append((start, end, kind, spec.priority))
-                    else:
-                        _record(data, m, spec, i, exact if spec.exact else folded)
-                    continue
-                if mode <= _SCHEME:
+                if mode <= _SCHEME:  # at the literal, right after it (an assignment), or from its URL scheme
                     at = scheme_start(data, i) if mode == _SCHEME else i + offset
                     m = spec.rx.match(data, at)
                     if m is not None:

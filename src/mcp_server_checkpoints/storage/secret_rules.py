@@ -68,9 +68,17 @@ VALUE = value_pattern(4)
 KEY_SUFFIXES = ("", "_key_base", "_key", "key", "_value")
 SUFFIXED = ("secret", "password", "token")  # the key words that may go on (`SECRET_KEY_BASE`, `password_value`)
 KEY_SUFFIX = r"(?P<sfx>(?i:_?(?:key_base|key|value))?)"
-# What may follow a key's name when a value is assigned to it (the first character of OPERATOR).
-# A space only with what follows it (`token = x`, aligned `token    = x`): "the token is" is prose.
-ASSIGNMENT_STARTS = ("=", ":", '"', "'", "`", "\\", "%", " =", " :", "  ", "\t")
+# What may follow a key's name when a value is assigned to it: the first character of OPERATOR, and after
+# a quote, a backslash, a `%`, two spaces or a tab, the one character OPERATOR can go on with there
+# (`token'` + `;` is prose: `from 'jsonwebtoken';`; `token\\` + `n` ends a line). A space only with what
+# follows it (`token = x`, aligned `token    = x`): "the token is" is prose.
+_AFTER_QUOTE = ("\\", '"', "'", "`", "%", "=", " ", "\t", ":")  # another quote, or an operator's first character
+_AFTER_SPACE = (" ", "\t", "\\", "%", "=", ":")  # more space (`\\t`, `%20`, `%09`), `=`, `:`, `%3D`, `%3A`
+ASSIGNMENT_STARTS = ("=", ":", " =", " :",
+                     *(q + c for q in "\"'`" for c in _AFTER_QUOTE),
+                     *("\\" + c for c in ("\\", '"', "'", "`", "t")),  # an escaped quote, or `\\t`
+                     *("%" + c for c in "230"),  # `%22`, `%27`, `%3D`, `%3A`, `%20`, `%09`
+                     *(s + c for s in ("  ", "\t") for c in _AFTER_SPACE))
 
 # Values that are placeholders or code, not secrets.
 _PLACEHOLDER = re.compile(
@@ -178,7 +186,7 @@ def looks_random(value: bytes, min_len: int = 16) -> bool:
 
 
 _KEY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-_KEY_BYTE_SET = frozenset(_KEY_BYTES)
+KEY_BYTE_SET = frozenset(_KEY_BYTES)
 
 
 _SCHEME_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
@@ -196,7 +204,7 @@ def scheme_start(data: bytes, i: int) -> int:
 
 def key_before(data: bytes, i: int) -> bytes:
     """The identifier that ends at `i` (`DB_` before the anchor `PASSWORD`)."""
-    if i == 0 or data[i - 1] not in _KEY_BYTE_SET:  # `    token = …`: none, the common case
+    if i == 0 or data[i - 1] not in KEY_BYTE_SET:  # `    token = …`: none, the common case
         return b""
     lo = max(0, i - 64)
     s = lo + len(data[lo:i].rstrip(_KEY_BYTES))  # back over the key's characters, in C
@@ -242,15 +250,16 @@ def assignment_kind(data: bytes, m: re.Match[bytes], anchor_start: int,
     value = m.group("v")
     quoted = m.start("v") > m.start("q")
     if verdicts is None:
-        return _assignment_verdict(key, value, quoted)
+        return assignment_verdict(key, value, quoted)
     seen = (key, value, quoted)
     if seen in verdicts:  # (not try/except: most answers are seen once, and a KeyError costs ~1 µs)
         return verdicts[seen]
-    verdicts[seen] = kind = _assignment_verdict(key, value, quoted)
+    verdicts[seen] = kind = assignment_verdict(key, value, quoted)
     return kind
 
 
-def _assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:
+def assignment_verdict(key: bytes, value: bytes, quoted: bool) -> str | None:
+    """The kind of an assignment of `value` (`quoted` or not) to `key`, or None when it is no secret."""
     found = key_kind(key.lower())
     if found is None:
         return None
@@ -429,8 +438,10 @@ RULES: list[Rule] = [
     Rule("bearer-token", r"(?i:bearer)" + SPACE + r"+(?P<v>[A-Za-z0-9._~+/\-]{12,}=*)", ("bearer",), ci=True,
          check=lambda data, m, at: any(48 <= c <= 57 for c in m.group("v")) and _not_one_char(data, m, at),
          priority=2),
-    Rule("basic-auth", r"(?i:basic)" + SPACE + r"+(?P<v>(?:[A-Za-z0-9+/]|%2[BbFf]){8,}(?:=|%3[Dd]){0,2})"
-         r"(?![A-Za-z0-9+/=])",
+    # A word after it ("basic validation": lower-case letters, then no base64) fails in the pattern: the check
+    # would reject it (`_basic_credentials`), and a match costs a call more.
+    Rule("basic-auth", r"(?i:basic)" + SPACE + r"+(?![a-z]{8,}+(?![A-Za-z0-9+/=%]))"
+         r"(?P<v>(?:[A-Za-z0-9+/]|%2[BbFf]){8,}(?:=|%3[Dd]){0,2})(?![A-Za-z0-9+/=])",
          ("basic",), ci=True, check=_basic_credentials, priority=2),
     Rule("url-password", r"[a-zA-Z][a-zA-Z0-9+.\-]{0,20}(?::\\?/\\?/)[^\s:/@'\"\\]{0,100}:"
          r"(?P<v>(?:[^\s@/'\"\\]|\\u[0-9a-fA-F]{4}|\\\\){1,200})@",

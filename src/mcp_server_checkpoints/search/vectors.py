@@ -170,6 +170,11 @@ class VectorIndex:
         return int(self._matrix.nbytes) + (self._codes.nbytes if self._codes is not None else 0)
 
     @property
+    def splits(self) -> bool:
+        """Whether top_k given a pool scans on two threads (a float32 matrix of SPLIT_ROWS or more)."""
+        return self._codes is None and len(self._refs) >= SPLIT_ROWS
+
+    @property
     def compact(self) -> bool:
         """Whether the vectors are held as codes (more than `compact_rows` of them)."""
         return self._codes is not None

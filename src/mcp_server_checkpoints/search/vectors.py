@@ -93,14 +93,13 @@ class _Codes:
             packed = np.pad(packed, ((0, 0), (0, width - packed.shape[1])))
         return np.ascontiguousarray(packed).view(np.uint64)
 
-    def put(self, start: int, vectors: Matrix) -> None:
-        """Rows start.. start+len(vectors) set from float32 `vectors` (2-D)."""
-        end = start + len(vectors)
+    def put(self, rows: npt.NDArray[np.intp] | slice, vectors: Matrix) -> None:
+        """Rows `rows` (indexes or a slice) set from float32 `vectors` (2-D, one per row)."""
         top = np.abs(vectors).max(axis=1)
         scale = np.where(top > 0, top / 127.0, 1.0).astype(np.float32)
-        self.codes[start:end] = np.rint(vectors / scale[:, None]).astype(np.int8)
-        self.scale[start:end] = scale
-        self.bits[:, start:end] = self.signs(vectors).T
+        self.codes[rows] = np.rint(vectors / scale[:, None]).astype(np.int8)
+        self.scale[rows] = scale
+        self.bits[:, rows] = self.signs(vectors).T
 
     def reserve(self, rows: int, used: int) -> None:
         if rows > self.capacity:
@@ -199,11 +198,7 @@ class VectorIndex:
                 self._row[ref] = row
             rows[i] = row
         if self._codes is not None:
-            if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
-                self._codes.put(int(rows[0]), vectors)
-            else:
-                for at, vector in zip(rows, vectors, strict=True):
-                    self._codes.put(int(at), vector[None, :])
+            self._codes.put(rows, vectors)
         else:
             self._matrix[rows] = vectors
 
@@ -227,7 +222,8 @@ class VectorIndex:
             self._codes = _Codes(self.dim, max(rows, n), basis.mean(axis=0))
             if n:
                 for start in range(0, n, REFRESH_CHUNK):
-                    self._codes.put(start, held[start:start + REFRESH_CHUNK])
+                    chunk = held[start:start + REFRESH_CHUNK]
+                    self._codes.put(slice(start, start + len(chunk)), chunk)
             self._matrix = np.zeros((0, self.dim), dtype=np.float32)
             return
         if self._codes is not None:
@@ -251,19 +247,25 @@ class VectorIndex:
             rows = cur.fetchmany(REFRESH_CHUNK)
             if not rows:
                 return 0
+            refs, vectors = self._decoded(rows)
             if len(rows) == REFRESH_CHUNK:  # a large backlog (a server starting): size the matrix for it
                 pending = int(c.execute(f"SELECT COUNT(*) {where}", args).fetchone()[0])
-                sample = np.stack([from_blob(r[3], r[2]) for r in rows if r[2] == self.dim] or
-                                  [np.zeros(self.dim, np.float32)])
-                self._reserve(len(self._refs) + pending, pending // 8, sample=sample)
+                self._reserve(len(self._refs) + pending, pending // 8, sample=vectors)
             while rows:
-                good = [(ref, blob) for _, ref, dim, blob in rows if dim == self.dim]
-                if good:
-                    self._put_many([ref for ref, _ in good], np.stack([from_blob(b, self.dim) for _, b in good]))
+                if refs:
+                    self._put_many(refs, vectors)
                 self.last_seq = max(self.last_seq, max(r[0] for r in rows))
                 loaded += len(rows)
                 rows = cur.fetchmany(REFRESH_CHUNK)
+                refs, vectors = self._decoded(rows)
         return loaded
+
+    def _decoded(self, rows: list[tuple[int, str, int, bytes]]) -> tuple[list[str], Matrix]:
+        """The refs and vectors of `rows` (seq, ref, dim, blob) that have this index's length."""
+        good = [(ref, blob) for _, ref, dim, blob in rows if dim == self.dim]
+        if not good:
+            return [], np.zeros((0, self.dim), dtype=np.float32)
+        return [ref for ref, _ in good], np.stack([from_blob(blob, self.dim) for _, blob in good])
 
     def top_k(self, query: npt.NDArray[np.floating], k: int, *, pool: Executor | None = None) -> list[tuple[str, float]]:
         """The k refs most similar to `query` (cosine, best first); all of them when k >= len.

@@ -248,16 +248,16 @@ def _scan(sem: SemanticIndex, qvec: Matrix, k: int, passages: bool, pool: Thread
     return _Scan(qvec, cos, best_passage, k, exhausted=len(top) < k or k >= len(index))
 
 
-def _embed_and_scan(sem: SemanticIndex, text: str, passages: bool) -> _Scan | Matrix | None:
-    """The query's scan, on the embedding thread; or only its vector when an index would rather be
-    scanned on two threads (a large float32 matrix: the caller does it once bm25 is done)."""
+def _embed_and_scan(sem: SemanticIndex, text: str, passages: bool) -> tuple[Matrix | None, _Scan | None]:
+    """The query's vector and, on this (the embedding) thread, its scan; no scan when an index would
+    rather be scanned on two threads (a large float32 matrix: the caller does it once bm25 is done)."""
     qvec = sem.query_vector(text)
     if qvec is None:
-        return None
+        return None, None
     pindex = sem.passage_index if passages else None
     if (sem.index is not None and sem.index.splits) or (pindex is not None and pindex.splits):
-        return qvec
-    return _scan(sem, qvec, CANDIDATES, passages, None)
+        return qvec, None
+    return qvec, _scan(sem, qvec, CANDIDATES, passages, None)
 
 
 def _semantic(c: sqlite3.Connection, sem: SemanticIndex, scan: _Scan, f: _Filter, need: int,
@@ -384,12 +384,9 @@ def search(
                 lex = (_lexical(c, str(db.path), match, f, need, bounded=use_semantic)
                        if match is not None and options.mode != "semantic" else [])
             finally:
-                got = pending.result() if pending is not None else None
-            scan: _Scan | None = None
-            if isinstance(got, _Scan):
-                scan = got
-            elif got is not None and semantic is not None:
-                scan = _scan(semantic, got, CANDIDATES, options.passages, _pool())
+                qvec, scan = pending.result() if pending is not None else (None, None)
+            if scan is None and qvec is not None and semantic is not None:
+                scan = _scan(semantic, qvec, CANDIDATES, options.passages, _pool())
             sem = (_semantic(c, semantic, scan, f, need, options.passages)
                    if semantic is not None and scan is not None else [])
             if sem:

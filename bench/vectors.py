@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 import latency as L  # noqa: E402  (the synthetic checkpoints)
+import mcp_server_checkpoints.search.vectors as V  # noqa: E402
 from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields  # noqa: E402
 from mcp_server_checkpoints.search.backends import choose_backend, load_embedder  # noqa: E402
 from mcp_server_checkpoints.search.vectors import OVERSAMPLE, VectorIndex  # noqa: E402
@@ -123,7 +124,6 @@ def recall_table(vectors: np.ndarray, queries: np.ndarray) -> list[str]:
         if short >= n:
             continue
         rec, top1 = [], 0
-        import mcp_server_checkpoints.search.vectors as V
         saved = V.MIN_SHORTLIST
         V.MIN_SHORTLIST = 0  # the share of rows is the point here: no floor
         try:

@@ -13,7 +13,9 @@ Questions, each about one of the summaries inside a session (the answer is that 
 * ``detail`` — ``bench/session_questions.jsonl``: a detail from one summary's errors-and-fixes
   section, asked in a user's words (written by hand after reading the sections);
 * ``natural`` / ``paraphrase`` — ``bench/queries.jsonl`` and ``bench/queries_fresh.jsonl``, the
-  resume requests of the retrieval benchmark, now aimed at the session holding their summary.
+  resume requests of the retrieval benchmark, now aimed at the session holding their summary;
+* a second table for ``bench/queries_fresh2.jsonl`` (``--fresh2``), the held-out requests written
+  after the second round of tuning (see bench/retrieval.py).
 
 Reported: session R@1, R@5, R@10 and MRR per question kind, for lexical only, semantic only and
 hybrid (default; ``--variants`` adds the alternatives).
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", action="store_true")
     p.add_argument("--cache", type=Path, default=None, help="keep embeddings in this .npz between runs")
     p.add_argument("--show-misses", action="store_true")
+    p.add_argument("--fresh2", type=Path, default=R.ROOT / "bench" / "queries_fresh2.jsonl")
     p.add_argument("--as-transcript", action="store_true",
                    help="store each session as a Claude Code transcript in the payload, not as its summary")
     args = p.parse_args(argv)
@@ -104,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         if extra.is_file():
             questions += R.read_jsonl(extra)
     questions = [{**q, "session": session_of[q["summary_id"]]} for q in questions if q["summary_id"] in session_of]
+    held = [{**q, "session": session_of[q["summary_id"]]} for q in (R.read_jsonl(args.fresh2) if args.fresh2.is_file() else [])
+            if q["summary_id"] in session_of]
     embedder = R.CachedEmbedder(load_embedder(args.model), args.cache)
     fields = [(key, CheckpointFields.model_validate({
         "title": f"Session {n}", "goal": f"Working session {n}", "status": "paused",
@@ -117,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         n_passages = len(store.semantic.passage_index or []) if store.semantic else 0
         rankers = R.RANKERS + (R.VARIANTS if args.variants else [])
         results = [(name, R.evaluate(store, questions, ids, opt, target="session")) for name, opt in rankers]
+        held_results = [(name, R.evaluate(store, held, ids, opt, target="session")) for name, opt in rankers] if held else []
         store.db.close()
     embedder.save()
     kinds = sorted({q["kind"] for q in questions}) + ["all"]
@@ -125,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
           f"embedded in {embed_s:.1f} s)\n")
     print(R.table(f"{len(questions)} questions, the session holding the answer", results, kinds,
                   metrics=("r1", "r5", "r10")))
+    if held_results:
+        print()
+        print(R.table(f"{args.fresh2.name} (held out): {len(held)} requests, the session holding their summary",
+                      held_results, sorted({q["kind"] for q in held}) + ["all"], metrics=("r1", "r5", "r10")))
     if args.show_misses:
         default = next(r for n, r in results if "default" in n)
         print("\nDefault hybrid, misses at rank 1:")

@@ -422,8 +422,8 @@ def test_zscore_fusion_lets_a_clear_outlier_win_and_a_flat_side_count_little() -
     semantic = [(b, 0.52), (a, 0.50), (c, 0.49), (d, 0.48)]
     z = fuse(lexical, semantic, RankingOptions(fusion="zscore"))
     assert z[0]["id"] == "a" and z[0]["lexical"] == 30.0 and z[0]["semantic"] == 0.50
-    r = fuse(lexical, semantic, RankingOptions(fusion="rrf"))
-    assert r[0]["score"] == pytest.approx(r[1]["score"])  # ranks 1+2 and 2+1
+    r = fuse(lexical, semantic, RankingOptions(fusion="rrf", weight=0.5))
+    assert r[0]["score"] == pytest.approx(r[1]["score"])  # equal shares: ranks 1+2 and 2+1
     # A candidate one side did not return counts as that side's lowest, not as zero.
-    only_semantic = fuse([(a, 9.0), (b, 1.0)], [(c, 0.9), (a, 0.2), (b, 0.1)], RankingOptions(fusion="zscore"))
+    only_semantic = fuse([(a, 9.0), (b, 1.0)], [(c, 0.9), (a, 0.2), (b, 0.1)], RankingOptions(fusion="zscore", weight=0.5))
     assert [x["id"] for x in only_semantic][0] == "a"

@@ -239,3 +239,14 @@ def test_a_non_ascii_text_replaced_in_its_bytes_is_the_text_replaced_at_characte
              for a, b, k in spans]
     expected = redact._replace(text, chars) if chars else text
     assert redact._replace_bytes(data, spans) == expected, (text, spans)
+
+
+_SPAN = st.tuples(st.integers(0, 12), st.integers(1, 8), st.sampled_from(["jwt", "token", "password"]), st.integers(0, 4))
+
+
+@given(_SPAN, _SPAN)
+def test_two_matches_merge_as_the_general_merge_merges_them(a: tuple[int, int, str, int],
+                                                            b: tuple[int, int, str, int]) -> None:
+    """Overlapping, touching, nested, equal or apart, in either order: the same spans and the same kind."""
+    first, second = (a[0], a[0] + a[1], a[2], a[3]), (b[0], b[0] + b[1], b[2], b[3])
+    assert redact._merge_two(first, second) == redact._merge([first, second])

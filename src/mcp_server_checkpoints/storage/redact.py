@@ -176,15 +176,15 @@ class Redactor:
 
     def _spans(self, data: bytes) -> list[tuple[int, int, str]]:
         """(start, end, kind) of every part of `data` (UTF-8) to replace, on character boundaries."""
+        matches = _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True)
+        if not matches:  # most short strings: nothing more to do
+            return []
         # Kept apart as the rules' two tables were (case-sensitive first), so that where two matches
         # cover the same span with the same priority the same kind names it.
         exact: list[tuple[int, int, str, int]] = []
         folded: list[tuple[int, int, str, int]] = []
         size = len(data)
         owners, assignments = _ANCHORS.owners, _ANCHORS.assignments
-        matches = _ANCHORS.automaton.find_matches_as_indexes(data.lower(), overlapping=True)
-        if not matches:  # most short strings: nothing more to do
-            return []
         verdicts: dict[tuple[bytes, bytes, bool], str | None] = {}  # assignment_kind's answers in this text
         for pattern, i, j in matches:
             if (assignment := assignments[pattern]) is not None:  # most anchors of a transcript: a key word

@@ -222,3 +222,31 @@ def test_a_word_after_basic_fails_in_the_pattern_as_the_check_rejects_it(word: s
         assert old is None or (old.group("v").islower() and spec.check(data, old, 0) is False), data
     else:
         assert old is not None and old.span() == new.span() and old.span("v") == new.span("v"), data
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab \\\"é—日\U0001f600\ud800\udfff", max_size=60), st.lists(st.integers(0, 200), max_size=8),
+       st.sampled_from(["github-pat", "password", "url-password"]))
+def test_a_non_ascii_text_replaced_in_its_bytes_is_the_text_replaced_at_character_offsets(
+        text: str, cuts: list[int], kind: str) -> None:
+    """Spans on character boundaries, replaced in the UTF-8 bytes and decoded, give the text replaced at
+    the same spans counted in characters (lone surrogates and four-byte characters included)."""
+    data = text.encode("utf-8", "surrogatepass")
+    bounds = sorted({len(text[:c].encode("utf-8", "surrogatepass")) for c in range(len(text) + 1)})
+    points = sorted({bounds[c % len(bounds)] for c in cuts})
+    spans = [(a, b, kind) for a, b in zip(points[::2], points[1::2])]
+    chars = [(len(data[:a].decode("utf-8", "surrogatepass")), len(data[:b].decode("utf-8", "surrogatepass")), k)
+             for a, b, k in spans]
+    expected = redact._replace(text, chars) if chars else text
+    assert redact._replace_bytes(data, spans) == expected, (text, spans)
+
+
+_SPAN = st.tuples(st.integers(0, 12), st.integers(1, 8), st.sampled_from(["jwt", "token", "password"]), st.integers(0, 4))
+
+
+@given(_SPAN, _SPAN)
+def test_two_matches_merge_as_the_general_merge_merges_them(a: tuple[int, int, str, int],
+                                                            b: tuple[int, int, str, int]) -> None:
+    """Overlapping, touching, nested, equal or apart, in either order: the same spans and the same kind."""
+    first, second = (a[0], a[0] + a[1], a[2], a[3]), (b[0], b[0] + b[1], b[2], b[3])
+    assert redact._merge_two(first, second) == redact._merge([first, second])

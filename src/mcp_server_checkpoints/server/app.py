@@ -32,7 +32,7 @@ from mcp_server_checkpoints.errors import CheckpointsError, NotFoundError
 from mcp_server_checkpoints.recovery.lifecycle import ConversationLink
 from mcp_server_checkpoints.recovery.render import render_summary
 from mcp_server_checkpoints.schemas.checkpoints import CheckpointFields, RecoverResult, SaveResult, SemanticState
-from mcp_server_checkpoints.server.memory import add_memory_resource, memory_tools
+from mcp_server_checkpoints.server.memory import add_memory_resource, memory_results, memory_tools
 from mcp_server_checkpoints.server.strict import StrictArguments, bind, strict_tool
 from mcp_server_checkpoints.storage.protocols import CheckpointStore
 from mcp_server_checkpoints.tools import checkpoints as ckpt_tools
@@ -209,7 +209,7 @@ def build_server(settings: Settings, state: AppState | None = None) -> MCPServer
         instructions=INSTRUCTIONS,
         tools=tools,
         lifespan=lifespan,
-        middleware=[strict],
+        middleware=[strict, memory_results()],  # strict first: it turns a failure into an error reply
         log_level=settings.log_level,
     )
     strict.server_info = lambda: server._lowlevel_server.server_info_stamp

@@ -23,6 +23,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from mcp_server_checkpoints.errors import CheckpointsError
+from mcp_server_checkpoints.server.prepared import PreparedResults, prepared_result
 from mcp_server_checkpoints.server.strict import strict_tool
 from mcp_server_checkpoints.storage.sqlite.graph import GraphStore
 from mcp_server_checkpoints.tools import graph as graph_tools
@@ -184,7 +185,8 @@ def _bound(spec: Spec, graph: GraphStore) -> Callable[..., CallToolResult]:
             # The official server answers errors as an is_error result with the bare message.
             return _error(str(exc))
         data = dict(result) if isinstance(result, Mapping) else result.model_dump(mode="json", by_alias=True)
-        return CallToolResult(content=[TextContent(type="text", text=spec.text(data))], structured_content=data)
+        # Plain JSON values: the SDK's own dumps of a large graph are skipped (server/prepared.py).
+        return prepared_result(spec.text(data), data)
 
     call.__name__ = spec.name
     call.__doc__ = spec.fn.__doc__
@@ -204,6 +206,11 @@ def memory_tools(graph: GraphStore) -> list[Tool]:
         tool.fn_metadata.output_schema = OUTPUT_SCHEMAS[spec.name]  # advertised; results are built to match
         tools.append(tool)
     return tools
+
+
+def memory_results() -> PreparedResults:
+    """The middleware that sends these tools' results without the SDK's dumps (server/prepared.py)."""
+    return PreparedResults([spec.name for spec in SPECS])
 
 
 def add_memory_resource(server: MCPServer, graph: GraphStore) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,24 +47,110 @@ def _translate(exc: Exception, path: Path) -> StorageError:
     return StorageError(f"database error on {path}: {exc}")
 
 
+# What kind of file each open database is, per inode, while this process has a connection to it.
+# A connection's file is looked at (its first 16 bytes, in `driver.file_state`) only when no other
+# connection of this process is open on it: closing any descriptor of a file drops every POSIX lock
+# the process holds on that file, so reading the header while another thread's connection was in a
+# transaction let other processes write and reset the WAL under it, and the store was damaged (seen:
+# eight servers saving at once, one run in three failed `integrity_check`; see
+# https://sqlite.org/howtocorrupt.html, "POSIX advisory locks canceled by a separate thread doing
+# close()"). SQLite itself defers closing such a descriptor; Python's open() cannot.
+_OPEN_FILES: dict[tuple[int, int], list[Any]] = {}  # (st_dev, st_ino) -> [state, connections open]
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _claim(path: Path) -> tuple[str, tuple[int, int] | None]:
+    """The file's state and, for an existing file, a claim on its inode (released with the connection)."""
+    with _OPEN_FILES_LOCK:
+        key = _inode(path)
+        if key is not None:
+            entry = _OPEN_FILES.get(key)
+            if entry is not None:
+                entry[1] += 1
+                return str(entry[0]), key
+        state = driver.file_state(path)
+        if key is None or state == "missing":
+            return state, None
+        _OPEN_FILES[key] = [state, 1]
+        return state, key
+
+
+def _claim_new(path: Path, state: str) -> tuple[int, int] | None:
+    """A claim on a file the connection just created (its state is what the connection makes it)."""
+    with _OPEN_FILES_LOCK:
+        key = _inode(path)
+        if key is not None:
+            entry = _OPEN_FILES.setdefault(key, [state, 0])
+            entry[1] += 1
+        return key
+
+
+def _release(key: tuple[int, int]) -> None:
+    with _OPEN_FILES_LOCK:
+        entry = _OPEN_FILES.get(key)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _OPEN_FILES[key]
+
+
+_TRACKED: dict[Any, type] = {}
+
+
+def _tracked_class(module: Any) -> type:
+    """`module.Connection` whose close (or garbage collection) releases its claim on the file."""
+    cls = _TRACKED.get(module)
+    if cls is None:
+        class Tracked(module.Connection):  # type: ignore[misc]
+            release_claim: Callable[[], Any] | None = None
+
+            def close(self) -> None:
+                try:
+                    super().close()
+                finally:
+                    if self.release_claim is not None:
+                        self.release_claim()
+
+        cls = _TRACKED[module] = Tracked
+    return cls
+
+
 def open_connection(path: Path, key: bytes | None, *, readonly: bool = False, timeout_ms: int = BUSY_TIMEOUT_MS) -> Any:
     """A connection to the file at `path` through the right driver, its key applied and checked.
 
     Nothing is written before the key is known to open the file: a missing or wrong key leaves the
     file (and the folder) as it was. Raises EncryptionKeyError with what to do.
     """
-    state = driver.file_state(path)
-    if key is None and state == "other":
-        raise EncryptionKeyError(
-            f"the database {path} is damaged or is not a SQLite file: if it is an encrypted store, set"
-            " encryption_key_file (env CHECKPOINTS_KEY_FILE) to its key file; otherwise restore a backup")
-    if key is not None and state == "plain":
-        raise EncryptionKeyError(
-            f"the database {path} is not encrypted but a key file is set: encrypt it with `ckpt encrypt --key FILE`,"
-            " or unset encryption_key_file / CHECKPOINTS_KEY_FILE")
-    module = driver.cipher() if key is not None else driver.plain()
-    target = f"{path.resolve().as_uri()}?mode=ro" if readonly else str(path)
-    c = module.connect(target, uri=readonly, timeout=timeout_ms / 1000, isolation_level=None, check_same_thread=False)
+    state, claim = _claim(path)
+    try:
+        if key is None and state == "other":
+            raise EncryptionKeyError(
+                f"the database {path} is damaged or is not a SQLite file: if it is an encrypted store, set"
+                " encryption_key_file (env CHECKPOINTS_KEY_FILE) to its key file; otherwise restore a backup")
+        if key is not None and state == "plain":
+            raise EncryptionKeyError(
+                f"the database {path} is not encrypted but a key file is set: encrypt it with `ckpt encrypt --key FILE`,"
+                " or unset encryption_key_file / CHECKPOINTS_KEY_FILE")
+        module = driver.cipher() if key is not None else driver.plain()
+        target = f"{path.resolve().as_uri()}?mode=ro" if readonly else str(path)
+        c = module.connect(target, uri=readonly, timeout=timeout_ms / 1000, isolation_level=None,
+                           check_same_thread=False, factory=_tracked_class(module))
+    except BaseException:
+        if claim is not None:
+            _release(claim)
+        raise
+    if claim is None:  # the connection created the file
+        claim = _claim_new(path, "other" if key is not None else "plain")
+    if claim is not None:
+        c.release_claim = weakref.finalize(c, _release, claim)
     try:
         c.row_factory = module.Row
         if key is not None:

@@ -4,7 +4,7 @@ Closing any descriptor of a file drops every POSIX lock the process holds on it.
 used to be read with Python's open() for every new connection (one per thread), which silently
 released the SHARED lock the other threads' connections held on the file: another process could
 then take it for the last user of the store, checkpoint and reset the WAL under them, and the store
-was damaged (tests/reliability/test_many_writers.py failed integrity_check one run in three).
+was damaged (tests/reliability/test_many_writers.py failed integrity_check about one run in two).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def _translate(exc: Exception, path: Path) -> StorageError:
 # connection of this process is open on it: closing any descriptor of a file drops every POSIX lock
 # the process holds on that file, so reading the header while another thread's connection was in a
 # transaction let other processes write and reset the WAL under it, and the store was damaged (seen:
-# eight servers saving at once, one run in three failed `integrity_check`; see
+# eight servers saving at once, about one run in two failed `integrity_check`; see
 # https://sqlite.org/howtocorrupt.html, "POSIX advisory locks canceled by a separate thread doing
 # close()"). SQLite itself defers closing such a descriptor; Python's open() cannot.
 _OPEN_FILES: dict[tuple[int, int], list[Any]] = {}  # (st_dev, st_ino) -> [state, connections open]

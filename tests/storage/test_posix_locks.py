@@ -53,6 +53,6 @@ def test_the_file_is_looked_at_again_once_every_connection_is_closed(db_path: Pa
 
     db = open_database(db_path)
     db.conn().execute("SELECT 1").fetchone()
-    assert any(entry[1] > 0 for entry in dbmod._OPEN_FILES.values())
+    assert any(entry.connections > 0 for entry in dbmod._OPEN_FILES.values())
     db.close()
     assert dbmod._inode(db_path) not in dbmod._OPEN_FILES

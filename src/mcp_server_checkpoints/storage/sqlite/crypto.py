@@ -15,7 +15,7 @@ from typing import Any
 
 from mcp_server_checkpoints.errors import DatabaseBusyError, StorageError
 from mcp_server_checkpoints.storage.sqlite import driver
-from mcp_server_checkpoints.storage.sqlite.db import open_connection
+from mcp_server_checkpoints.storage.sqlite.db import file_state, open_connection
 
 COUNTED = ("checkpoints", "checkpoint_status", "graph_entities", "graph_relations", "vectors")
 
@@ -81,7 +81,7 @@ def convert(path: Path, old_key: bytes | None, new_key: bytes | None) -> dict[st
 
 def _plain_through_cipher(path: Path) -> Any:
     """A plain file opened by SQLCipher's module (no key: SQLCipher reads and writes it unencrypted)."""
-    if driver.file_state(path) != "plain":
+    if file_state(path) != "plain":
         raise StorageError(f"the database {path} is not a plain SQLite file (already encrypted? give its key)")
     module = driver.cipher()
     c = module.connect(str(path), isolation_level=None, timeout=15)

@@ -55,7 +55,13 @@ def _translate(exc: Exception, path: Path) -> StorageError:
 # eight servers saving at once, about one run in two failed `integrity_check`; see
 # https://sqlite.org/howtocorrupt.html, "POSIX advisory locks canceled by a separate thread doing
 # close()"). SQLite itself defers closing such a descriptor; Python's open() cannot.
-_OPEN_FILES: dict[tuple[int, int], list[Any]] = {}  # (st_dev, st_ino) -> [state, connections open]
+@dataclass
+class _OpenFile:
+    state: str  # driver.file_state's answer when the first connection was opened
+    connections: int = 0
+
+
+_OPEN_FILES: dict[tuple[int, int], _OpenFile] = {}  # by (st_dev, st_ino)
 _OPEN_FILES_LOCK = threading.Lock()
 
 
@@ -67,19 +73,29 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def _state_locked(path: Path, key: tuple[int, int] | None) -> str:
+    entry = _OPEN_FILES.get(key) if key is not None else None
+    return entry.state if entry is not None else driver.file_state(path)
+
+
+def _hold_locked(key: tuple[int, int], state: str) -> None:
+    _OPEN_FILES.setdefault(key, _OpenFile(state)).connections += 1
+
+
+def file_state(path: Path) -> str:
+    """`driver.file_state`, without opening the file while this process has a connection to it."""
+    with _OPEN_FILES_LOCK:
+        return _state_locked(path, _inode(path))
+
+
 def _claim(path: Path) -> tuple[str, tuple[int, int] | None]:
     """The file's state and, for an existing file, a claim on its inode (released with the connection)."""
     with _OPEN_FILES_LOCK:
         key = _inode(path)
-        if key is not None:
-            entry = _OPEN_FILES.get(key)
-            if entry is not None:
-                entry[1] += 1
-                return str(entry[0]), key
-        state = driver.file_state(path)
+        state = _state_locked(path, key)
         if key is None or state == "missing":
             return state, None
-        _OPEN_FILES[key] = [state, 1]
+        _hold_locked(key, state)
         return state, key
 
 
@@ -88,8 +104,7 @@ def _claim_new(path: Path, state: str) -> tuple[int, int] | None:
     with _OPEN_FILES_LOCK:
         key = _inode(path)
         if key is not None:
-            entry = _OPEN_FILES.setdefault(key, [state, 0])
-            entry[1] += 1
+            _hold_locked(key, state)
         return key
 
 
@@ -97,8 +112,8 @@ def _release(key: tuple[int, int]) -> None:
     with _OPEN_FILES_LOCK:
         entry = _OPEN_FILES.get(key)
         if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
+            entry.connections -= 1
+            if entry.connections <= 0:
                 del _OPEN_FILES[key]
 
 

@@ -250,11 +250,7 @@ class Redactor:
             return text, kinds
         data = text.encode("utf-8", "surrogatepass")
         spans = self._spans(data)
-        if len(spans) == 1 and len(data) == len(text):  # most short strings that hold a secret: one, in ASCII
-            start, end, kind = spans[0]
-            text = f"{text[:start]}[REDACTED:{kind}]{text[end:]}"
-            kinds[kind] = 1
-        elif spans:
+        if spans:
             # An ASCII text's byte offsets are its character offsets: replaced as it is. Another text is
             # replaced in its UTF-8 bytes, which are then decoded: one copy of the bytes (views of the
             # pieces joined) and one decode cost less than cutting the text into pieces and joining them,
@@ -381,7 +377,7 @@ def _merge(spans: Iterable[tuple[int, int, str, int]]) -> list[tuple[int, int, s
 
 def _merge_two(a: tuple[int, int, str, int], b: tuple[int, int, str, int]) -> list[tuple[int, int, str]]:
     """`_merge([a, b])` without its sort and loop (a short string's two matches)."""
-    if (b[0], -b[1], b[3]) < (a[0], -a[1], a[3]):
+    if _merge_order(b) < _merge_order(a):
         a, b = b, a
     if b[0] >= a[1]:
         return [a[:3], b[:3]]

@@ -207,9 +207,15 @@ def load_baseline(path: Path) -> Any:
     return module.Redactor.build()
 
 
+def transcript_secrets(seed: int) -> list[Item]:
+    """The ~40 planted secrets the speed section's synthetic transcripts carry."""
+    pool = planted(seed=seed + 1)
+    return pool[:: max(1, len(pool) // 40)]
+
+
 def speed(redactor: Redactor, size_mb: float, repeat: int, seed: int, baseline: Any = None) -> None:
     size = int(size_mb * 1024 * 1024)
-    secrets = planted(seed=seed + 1)[:: max(1, len(planted(seed=seed + 1)) // 40)]
+    secrets = transcript_secrets(seed)
     texts: list[tuple[str, str | None]] = [
         ("synthetic transcript, typical (3 % auth code)", transcript(size, seed, secrets, auth_share=0.03)),
         ("synthetic transcript, auth-heavy (30 % auth code)", transcript(size, seed, secrets, auth_share=0.3)),

@@ -49,7 +49,7 @@ def hashes(src: Path, seed: int, count: int) -> tuple[list[str], int]:
         out.append(digest.hexdigest()[:16])
 
     size = 10 * 1024 * 1024
-    secrets = planted(seed=16)[:: max(1, len(planted(seed=16)) // 40)]
+    secrets = redaction.transcript_secrets(15)  # as bench/redaction.py's default --seed
     for share in (0.03, 0.3):
         add(transcript(size, 15, secrets, auth_share=share))
     if (real := redaction.real_transcript(size)) is not None:

@@ -348,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     docs = read_jsonl(args.corpus)
     known = {d["id"] for d in docs}
     hand = [q for q in read_jsonl(args.queries) if q["summary_id"] in known]
-    fresh = [q for q in read_jsonl(args.fresh) if q["summary_id"] in known] if args.fresh.is_file() else []
-    fresh2 = [q for q in read_jsonl(args.fresh2) if q["summary_id"] in known] if args.fresh2.is_file() else []
+    fresh, fresh2 = ([q for q in read_jsonl(path) if q["summary_id"] in known] if path.is_file() else []
+                     for path in (args.fresh, args.fresh2))
     t = time.perf_counter()
     embedder = CachedEmbedder(load_embedder(args.model), args.cache)
     load_s = time.perf_counter() - t

@@ -106,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     for extra in (R.ROOT / "bench" / "queries.jsonl", R.ROOT / "bench" / "queries_fresh.jsonl"):
         if extra.is_file():
             questions += R.read_jsonl(extra)
-    questions = [{**q, "session": session_of[q["summary_id"]]} for q in questions if q["summary_id"] in session_of]
-    held = [{**q, "session": session_of[q["summary_id"]]} for q in (R.read_jsonl(args.fresh2) if args.fresh2.is_file() else [])
-            if q["summary_id"] in session_of]
+    def aimed(qs: list[dict[str, Any]]) -> list[dict[str, Any]]:  # each at the session holding its summary
+        return [{**q, "session": session_of[q["summary_id"]]} for q in qs if q["summary_id"] in session_of]
+
+    questions = aimed(questions)
+    held = aimed(R.read_jsonl(args.fresh2) if args.fresh2.is_file() else [])
     embedder = R.CachedEmbedder(load_embedder(args.model), args.cache)
     fields = [(key, CheckpointFields.model_validate({
         "title": f"Session {n}", "goal": f"Working session {n}", "status": "paused",

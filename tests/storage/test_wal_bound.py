@@ -27,14 +27,20 @@ def burst(db, rows: int) -> None:  # type: ignore[no-untyped-def]
             c.execute("INSERT INTO filler(b) VALUES (?)", (os.urandom(64 * 1024),))
 
 
-def test_first_commit_after_a_long_reader_truncates_the_wal(db_path: Path) -> None:
+def burst_under_a_reader(db_path: Path):  # type: ignore[no-untyped-def]
+    """A store, and a reader holding a snapshot taken before ~13 MB of writes it keeps in the WAL."""
     db = open_database(db_path)
     with db.write() as c:
         c.execute("CREATE TABLE filler(b BLOB)")
     reader = sqlite3.connect(db_path, isolation_level=None)
     reader.execute("BEGIN")
-    reader.execute("SELECT COUNT(*) FROM filler").fetchone()  # holds this snapshot through the burst
-    burst(db, 200)  # ~13 MB: the WAL cannot be checkpointed past the reader's snapshot
+    before = reader.execute("SELECT COUNT(*) FROM filler").fetchone()[0]
+    burst(db, 200)
+    return db, reader, before
+
+
+def test_first_commit_after_a_long_reader_truncates_the_wal(db_path: Path) -> None:
+    db, reader, _ = burst_under_a_reader(db_path)
     grown = wal_size(db_path)
     assert grown > JOURNAL_SIZE_LIMIT
     reader.execute("COMMIT")
@@ -51,13 +57,7 @@ def test_first_commit_after_a_long_reader_truncates_the_wal(db_path: Path) -> No
 
 
 def test_a_reader_still_holding_its_snapshot_keeps_the_frames_it_needs(db_path: Path) -> None:
-    db = open_database(db_path)
-    with db.write() as c:
-        c.execute("CREATE TABLE filler(b BLOB)")
-    reader = sqlite3.connect(db_path, isolation_level=None)
-    reader.execute("BEGIN")
-    before = reader.execute("SELECT COUNT(*) FROM filler").fetchone()[0]
-    burst(db, 200)
+    db, reader, before = burst_under_a_reader(db_path)
     assert wal_size(db_path) > JOURNAL_SIZE_LIMIT  # nothing truncated under the reader
     assert reader.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == before  # its snapshot intact
     reader.execute("COMMIT")

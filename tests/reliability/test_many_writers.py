@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server_checkpoints.storage.sqlite.checkpoints import SQLiteCheckpointStore, open_database
-from mcp_server_checkpoints.storage.sqlite.db import JOURNAL_SIZE_LIMIT
+from mcp_server_checkpoints.storage.sqlite.db import JOURNAL_SIZE_LIMIT, wal_size
 from tests.reliability.wire import WireServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]
@@ -27,11 +27,6 @@ PROCESSES = 8
 SAVES = 50
 AFTER_ROUNDS = 40  # at most this many rounds of one save per process once the reader has let go,
 AFTER_SECONDS = 60.0  # and for at most this long: copying a 200 MB WAL back takes a few seconds of I/O
-
-
-def wal_size(db: Path) -> int:
-    wal = Path(f"{db}-wal")
-    return wal.stat().st_size if wal.exists() else 0
 
 
 class LongReader(threading.Thread):

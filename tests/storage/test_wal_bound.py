@@ -13,12 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from mcp_server_checkpoints.storage.sqlite.checkpoints import open_database
-from mcp_server_checkpoints.storage.sqlite.db import JOURNAL_SIZE_LIMIT
-
-
-def wal_size(db: Path) -> int:
-    wal = Path(f"{db}-wal")
-    return wal.stat().st_size if wal.exists() else 0
+from mcp_server_checkpoints.storage.sqlite.db import JOURNAL_SIZE_LIMIT, wal_size
 
 
 def burst(db, rows: int) -> None:  # type: ignore[no-untyped-def]

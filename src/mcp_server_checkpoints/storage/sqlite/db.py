@@ -29,6 +29,14 @@ JOURNAL_SIZE_LIMIT = 8 * 1024 * 1024
 TRUNCATE_WAIT_MS = 200
 
 
+def wal_size(path: Path) -> int:
+    """Bytes in the database's WAL file; 0 when there is none (or it cannot be looked at)."""
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except OSError:
+        return 0
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -283,10 +291,7 @@ class Database:
         TRUNCATE_WAIT_MS for the readers still in the WAL; readers that start meanwhile read the
         database file, so they do not hold it up. Either failing is harmless: the next commit tries again.
         """
-        try:
-            if os.stat(f"{self.path}-wal").st_size <= JOURNAL_SIZE_LIMIT:
-                return
-        except OSError:
+        if wal_size(self.path) <= JOURNAL_SIZE_LIMIT:
             return
         try:
             busy, frames, copied = c.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
